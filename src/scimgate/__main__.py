@@ -1,0 +1,3 @@
+from scimgate.cli import main
+
+main()

@@ -1,0 +1,61 @@
+"""Settings: one typed class, read from ``SCIMGATE_*`` environment variables.
+
+There is no module-level instance: ``Settings()`` is built by the CLI (or a
+test) and handed to ``create_app``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-insecure-secret-key"})
+DEV_SECRET_KEY = "dev-insecure-secret-key"  # noqa: S105 -- refused outside dev mode
+
+
+class InsecureSettings(ValueError):
+    """The settings are not safe to serve with."""
+
+
+class Settings(BaseSettings):
+    """scimgate's configuration. Every field is documented in docs/reference/settings.md."""
+
+    model_config = SettingsConfigDict(env_prefix="SCIMGATE_", extra="ignore")
+
+    database_url: str = "sqlite:///./data/scimgate.db"
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    dev_mode: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    # Request limits, advertised in /ServiceProviderConfig where SCIM defines them.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_results: int = Field(default=1000, ge=1)
+    default_page_size: int = Field(default=100, ge=1)
+    max_bulk_operations: int = Field(default=1000, ge=1)
+    max_patch_operations: int = Field(default=1000, ge=1)
+    max_filter_length: int = Field(default=4096, ge=64)
+    # A token's last_used_at is written at most once per this many seconds.
+    token_touch_interval_seconds: int = Field(default=60, ge=1)
+    # How long a validated token stays in the in-process cache; revocation
+    # through this process takes effect at once, through another within this.
+    token_cache_seconds: float = Field(default=5.0, ge=0)
+
+    def check_secret_key(self) -> None:
+        """Refuse a placeholder secret outside dev mode (called when the server starts)."""
+        if not self.dev_mode and self.secret_key.get_secret_value() in _PLACEHOLDER_SECRETS:
+            raise InsecureSettings(
+                "SCIMGATE_SECRET_KEY is unset or a placeholder; set a random value "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`) "
+                "or SCIMGATE_DEV_MODE=1 for local development"
+            )
+
+    @property
+    def public_base(self) -> str:
+        return self.public_url.rstrip("/")
+
+    def scim_base_url(self, tenant_slug: str) -> str:
+        return f"{self.public_base}/scim/v2/{tenant_slug}"

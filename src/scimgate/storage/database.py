@@ -1,0 +1,51 @@
+"""The one way into storage: transactions that hand out scoped repositories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from scimgate.storage.directory import Directory
+from scimgate.storage.engine import make_engine
+from scimgate.storage.repository import TenantRepository
+
+
+class Database:
+    """Owns the engine. Services open units of work through it and never see a connection."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
+        return cls(make_engine(url, pool_size=pool_size))
+
+    @contextmanager
+    def _begin(self, write: bool) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            if write and self.dialect == "sqlite":
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def directory(self, *, write: bool = False) -> Iterator[Directory]:
+        """The cross-tenant registry: tenants, and finding a token by its hash."""
+        with self._begin(write) as conn:
+            yield Directory(conn)
+
+    @contextmanager
+    def tenant(self, tenant_id: int, *, write: bool = False) -> Iterator[TenantRepository]:
+        """Everything one tenant owns, in one transaction."""
+        with self._begin(write) as conn:
+            yield TenantRepository(conn, tenant_id)
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,65 @@
+"""TenantRepository: every read and write of one tenant's rows.
+
+This is the only place that writes ``tenant_id == ...``: a repository is built
+for one tenant and every statement it runs carries that predicate, so code
+above it cannot reach another tenant's data by passing a foreign id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from scimgate.model.entities import ScimToken
+from scimgate.storage.directory import token_from_row
+from scimgate.storage.tables import scim_tokens
+
+
+class TenantRepository:
+    def __init__(self, conn: sa.Connection, tenant_id: int) -> None:
+        self._conn = conn
+        self.tenant_id = tenant_id
+
+    # -- SCIM tokens -------------------------------------------------------
+
+    def insert_token(self, token: ScimToken, secret_hash: str) -> None:
+        self._conn.execute(
+            scim_tokens.insert().values(
+                id=token.id,
+                tenant_id=self.tenant_id,
+                name=token.name,
+                prefix=token.prefix,
+                secret_hash=secret_hash,
+                created_at=token.created_at,
+                expires_at=token.expires_at,
+                last_used_at=None,
+                revoked_at=None,
+            )
+        )
+
+    def list_tokens(self) -> list[ScimToken]:
+        rows = self._conn.execute(
+            sa.select(scim_tokens)
+            .where(scim_tokens.c.tenant_id == self.tenant_id)
+            .order_by(scim_tokens.c.created_at, scim_tokens.c.id)
+        )
+        return [token_from_row(row) for row in rows]
+
+    def revoke_token(self, token_id: str, now: datetime) -> ScimToken | None:
+        """Mark a token revoked (idempotent); None when this tenant has no such token."""
+        self._conn.execute(
+            scim_tokens.update()
+            .where(
+                scim_tokens.c.tenant_id == self.tenant_id,
+                scim_tokens.c.id == token_id,
+                scim_tokens.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+        row = self._conn.execute(
+            sa.select(scim_tokens).where(
+                scim_tokens.c.tenant_id == self.tenant_id, scim_tokens.c.id == token_id
+            )
+        ).first()
+        return token_from_row(row) if row else None
