@@ -14,6 +14,7 @@ from starlette.routing import Mount, Route
 
 from scimgate.config import Settings
 from scimgate.errors import ScimgateError
+from scimgate.scim.context import limits_from
 from scimgate.scim.handlers import (
     handle_http_exception,
     handle_scimgate_error,
@@ -50,6 +51,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         db = database or Database.from_url(settings.database_url, pool_size=settings.db_pool_size)
         app.state.db = db
         app.state.settings = settings
+        app.state.limits = limits_from(settings)
         app.state.authenticator = TokenAuthenticator(
             db, touch_interval=settings.token_touch_interval_seconds
         )

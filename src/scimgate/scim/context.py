@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from scimgate.config import Settings
+from scimgate.service.scope import Limits, TenantScope
 from scimgate.service.tokens import Principal, TokenAuthenticator
 from scimgate.storage.database import Database
 
@@ -17,12 +18,22 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        max_results=settings.max_results,
+        default_page_size=settings.default_page_size,
+        max_patch_operations=settings.max_patch_operations,
+        max_bulk_operations=settings.max_bulk_operations,
+        max_payload_bytes=settings.max_body_bytes,
+        max_filter_length=settings.max_filter_length,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ScimContext:
-    db: Database
     settings: Settings
     principal: Principal
-    base_url: str  # the tenant's SCIM base URL, from PUBLIC_URL
+    scope: TenantScope
     inline_db: bool
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -50,10 +61,10 @@ async def scim_context(request: Request) -> ScimContext:
         principal = authenticator.authenticate(slug, authorization)
     else:
         principal = await run_in_threadpool(authenticator.authenticate, slug, authorization)
-    return ScimContext(
+    scope = TenantScope(
         db=db,
-        settings=settings,
-        principal=principal,
+        tenant=principal.tenant,
         base_url=settings.scim_base_url(slug),
-        inline_db=inline,
+        limits=state.limits,
     )
+    return ScimContext(settings=settings, principal=principal, scope=scope, inline_db=inline)

@@ -2,12 +2,250 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from scimgate.errors import NotFound
+from scimgate.errors import MethodNotAllowed, NotFound, NotImplementedByServer
+from scimgate.model.discovery import (
+    resource_type_document,
+    schema_document,
+    service_provider_config,
+)
+from scimgate.model.patch import parse_patch_request
+from scimgate.model.projection import project, wants
+from scimgate.model.schemas import (
+    GROUP,
+    LIST_RESPONSE_SCHEMA,
+    RESOURCE_TYPES,
+    SCHEMAS,
+    USER,
+    ResourceType,
+)
 from scimgate.scim.context import scim_context
+from scimgate.scim.params import (
+    attribute_params,
+    list_query_from_params,
+    list_query_from_search,
+    read_json_object,
+)
+from scimgate.scim.responses import ScimResponse
+from scimgate.service import bulk, groups, listing, users
+from scimgate.service.listing import ListResult
+from scimgate.service.resources import Resource, matches_etag
+
+_ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def _list_response(result: ListResult) -> ScimResponse:
+    return ScimResponse(
+        {
+            "schemas": [LIST_RESPONSE_SCHEMA],
+            "totalResults": result.total,
+            "startIndex": result.start_index,
+            "itemsPerPage": len(result.resources),
+            "Resources": result.resources,
+        }
+    )
+
+
+def _resource_response(
+    request: Request, resource: Resource, rt: ResourceType, status: int = 200
+) -> ScimResponse:
+    attributes, excluded = attribute_params(request)
+    body = project(resource.body, rt, attributes, excluded)
+    location = resource.location if status == 201 else None
+    return ScimResponse(body, status, etag=resource.etag, location=location)
+
+
+def _wants(request: Request, rt: ResourceType, name: str) -> bool:
+    attributes, excluded = attribute_params(request)
+    return wants(rt, attributes, excluded, name)
+
+
+# -- discovery (RFC 7644 §4) ------------------------------------------------------
+
+
+async def get_service_provider_config(request: Request) -> Response:
+    ctx = await scim_context(request)
+    limits = ctx.scope.limits
+    return ScimResponse(
+        service_provider_config(
+            ctx.scope.base_url,
+            max_operations=limits.max_bulk_operations,
+            max_payload_size=limits.max_payload_bytes,
+            max_results=limits.max_results,
+        )
+    )
+
+
+async def list_resource_types(request: Request) -> Response:
+    ctx = await scim_context(request)
+    docs = [resource_type_document(rt, ctx.scope.base_url) for rt in RESOURCE_TYPES]
+    return _list_response(ListResult(total=len(docs), start_index=1, resources=docs))
+
+
+async def get_resource_type(request: Request) -> Response:
+    ctx = await scim_context(request)
+    name = request.path_params["name"]
+    for rt in RESOURCE_TYPES:
+        if rt.name == name:
+            return ScimResponse(resource_type_document(rt, ctx.scope.base_url))
+    raise NotFound(f"No resource type {name}")
+
+
+async def list_schemas(request: Request) -> Response:
+    ctx = await scim_context(request)
+    docs = [schema_document(schema, ctx.scope.base_url) for schema in SCHEMAS]
+    return _list_response(ListResult(total=len(docs), start_index=1, resources=docs))
+
+
+async def get_schema(request: Request) -> Response:
+    ctx = await scim_context(request)
+    schema_id = request.path_params["schema_id"]
+    for schema in SCHEMAS:
+        if schema.id == schema_id:
+            return ScimResponse(schema_document(schema, ctx.scope.base_url))
+    raise NotFound(f"No schema {schema_id}")
+
+
+async def read_only_endpoint(request: Request) -> Response:
+    await scim_context(request)
+    raise MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+
+
+# -- Users and Groups -------------------------------------------------------------
+
+
+async def list_resources(request: Request, rt: ResourceType) -> Response:
+    ctx = await scim_context(request)
+    query = list_query_from_params(request)
+    return _list_response(await ctx.run(listing.list_resources, ctx.scope, rt, query))
+
+
+async def search_resources(request: Request, rt: ResourceType) -> Response:
+    ctx = await scim_context(request)
+    query = list_query_from_search(
+        await read_json_object(request, ctx.scope.limits.max_payload_bytes)
+    )
+    return _list_response(await ctx.run(listing.list_resources, ctx.scope, rt, query))
+
+
+async def search_root(request: Request) -> Response:
+    ctx = await scim_context(request)
+    query = list_query_from_search(
+        await read_json_object(request, ctx.scope.limits.max_payload_bytes)
+    )
+    return _list_response(await ctx.run(listing.search_all, ctx.scope, query))
+
+
+async def create_resource(request: Request, rt: ResourceType) -> Response:
+    ctx = await scim_context(request)
+    payload = await read_json_object(request, ctx.scope.limits.max_payload_bytes)
+    if rt is USER:
+        resource = await ctx.run(users.create_user, ctx.scope, payload)
+        return _resource_response(request, resource, USER, 201)
+    resource = await ctx.run(
+        groups.create_group, ctx.scope, payload, members=_wants(request, GROUP, "members")
+    )
+    return _resource_response(request, resource, GROUP, 201)
+
+
+async def get_resource(request: Request, rt: ResourceType) -> Response:
+    ctx = await scim_context(request)
+    resource_id = request.path_params["id"]
+    if rt is USER:
+        resource = await ctx.run(
+            users.get_user, ctx.scope, resource_id, groups=_wants(request, USER, "groups")
+        )
+    else:
+        resource = await ctx.run(
+            groups.get_group, ctx.scope, resource_id, members=_wants(request, GROUP, "members")
+        )
+    if matches_etag(request.headers.get("if-none-match"), resource.version):
+        return Response(status_code=304, headers={"ETag": resource.etag})
+    return _resource_response(request, resource, rt)
+
+
+async def replace_resource(request: Request, rt: ResourceType) -> Response:
+    ctx = await scim_context(request)
+    payload = await read_json_object(request, ctx.scope.limits.max_payload_bytes)
+    resource_id = request.path_params["id"]
+    if_match = request.headers.get("if-match")
+    if rt is USER:
+        resource = await ctx.run(
+            users.replace_user, ctx.scope, resource_id, payload, if_match=if_match
+        )
+        return _resource_response(request, resource, USER)
+    resource = await ctx.run(
+        groups.replace_group,
+        ctx.scope,
+        resource_id,
+        payload,
+        if_match=if_match,
+        members=_wants(request, GROUP, "members"),
+    )
+    return _resource_response(request, resource, GROUP)
+
+
+async def patch_resource(request: Request, rt: ResourceType) -> Response:
+    ctx = await scim_context(request)
+    body = await read_json_object(request, ctx.scope.limits.max_payload_bytes)
+    operations = parse_patch_request(body, max_operations=ctx.scope.limits.max_patch_operations)
+    resource_id = request.path_params["id"]
+    if_match = request.headers.get("if-match")
+    if rt is USER:
+        resource = await ctx.run(
+            users.patch_user,
+            ctx.scope,
+            resource_id,
+            operations,
+            if_match=if_match,
+            groups=_wants(request, USER, "groups"),
+        )
+        return _resource_response(request, resource, USER)
+    # RFC 7644 §3.5.2 allows 204: a Group PATCH returns the group (and its
+    # possibly 100k members) only when the client asks for attributes.
+    params = request.query_params
+    want_body = "attributes" in params or "excludedAttributes" in params
+    patched = await ctx.run(
+        groups.patch_group,
+        ctx.scope,
+        resource_id,
+        operations,
+        if_match=if_match,
+        want_body=want_body,
+        members=_wants(request, GROUP, "members"),
+    )
+    if patched is None:
+        return Response(status_code=204)
+    return _resource_response(request, patched, GROUP)
+
+
+async def delete_resource(request: Request, rt: ResourceType) -> Response:
+    ctx = await scim_context(request)
+    resource_id = request.path_params["id"]
+    if_match = request.headers.get("if-match")
+    if rt is USER:
+        await ctx.run(users.delete_user, ctx.scope, resource_id, if_match=if_match)
+    else:
+        await ctx.run(groups.delete_group, ctx.scope, resource_id, if_match=if_match)
+    return Response(status_code=204)
+
+
+async def post_bulk(request: Request) -> Response:
+    ctx = await scim_context(request)
+    payload = await read_json_object(request, ctx.scope.limits.max_payload_bytes)
+    result: dict[str, Any] = await ctx.run(bulk.process_bulk, ctx.scope, payload)
+    return ScimResponse(result)
+
+
+async def me(request: Request) -> Response:
+    await scim_context(request)
+    raise NotImplementedByServer("/Me is not supported: SCIM tokens act for a tenant, not a user")
 
 
 async def unknown_endpoint(request: Request) -> Response:
@@ -15,10 +253,42 @@ async def unknown_endpoint(request: Request) -> Response:
     raise NotFound(f"No SCIM endpoint at {request.url.path}")
 
 
-_ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+def _for(endpoint: Callable[[Request, ResourceType], Awaitable[Response]], rt: ResourceType) -> Any:
+    async def bound(request: Request) -> Response:
+        return await endpoint(request, rt)
+
+    bound.__name__ = f"{endpoint.__name__}_{rt.name.lower()}"
+    return bound
 
 
 def scim_routes() -> list[BaseRoute]:
-    return [
-        Route("/{path:path}", unknown_endpoint, methods=_ALL_METHODS),
+    writes = ["POST", "PUT", "PATCH", "DELETE"]
+    routes: list[BaseRoute] = [
+        Route("/ServiceProviderConfig", get_service_provider_config, methods=["GET"]),
+        Route("/ServiceProviderConfig", read_only_endpoint, methods=writes),
+        Route("/ResourceTypes", list_resource_types, methods=["GET"]),
+        Route("/ResourceTypes/{name}", get_resource_type, methods=["GET"]),
+        Route("/Schemas", list_schemas, methods=["GET"]),
+        Route("/Schemas/{schema_id}", get_schema, methods=["GET"]),
+        Route("/ResourceTypes", read_only_endpoint, methods=writes),
+        Route("/ResourceTypes/{name}", read_only_endpoint, methods=writes),
+        Route("/Schemas", read_only_endpoint, methods=writes),
+        Route("/Schemas/{schema_id}", read_only_endpoint, methods=writes),
+        Route("/.search", search_root, methods=["POST"]),
+        Route("/Bulk", post_bulk, methods=["POST"]),
+        Route("/Me", me, methods=_ALL_METHODS),
+        Route("/Me/{path:path}", me, methods=_ALL_METHODS),
     ]
+    for rt in RESOURCE_TYPES:
+        collection = rt.endpoint
+        routes += [
+            Route(collection, _for(list_resources, rt), methods=["GET"]),
+            Route(collection, _for(create_resource, rt), methods=["POST"]),
+            Route(f"{collection}/.search", _for(search_resources, rt), methods=["POST"]),
+            Route(f"{collection}/{{id}}", _for(get_resource, rt), methods=["GET"]),
+            Route(f"{collection}/{{id}}", _for(replace_resource, rt), methods=["PUT"]),
+            Route(f"{collection}/{{id}}", _for(patch_resource, rt), methods=["PATCH"]),
+            Route(f"{collection}/{{id}}", _for(delete_resource, rt), methods=["DELETE"]),
+        ]
+    routes.append(Route("/{path:path}", unknown_endpoint, methods=_ALL_METHODS))
+    return routes

@@ -15,9 +15,16 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     # Let SQLAlchemy, not the driver, decide when a transaction begins (see _on_sqlite_begin).
     dbapi_connection.isolation_level = None
+    # SQLite's built-in lower() folds ASCII only; case-insensitive SCIM filters
+    # must fold "Ä" as PostgreSQL does.
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the single writer. synchronous=NORMAL in WAL
     # mode survives a process crash (kill -9) but may lose the last commits on

@@ -13,13 +13,19 @@ import sqlalchemy as sa
 
 from scimgate.model.entities import ScimToken
 from scimgate.storage.directory import token_from_row
+from scimgate.storage.groups import GroupStore
 from scimgate.storage.tables import scim_tokens
+from scimgate.storage.users import UserStore
 
 
 class TenantRepository:
+    """One tenant's data in one transaction: tokens here, users and groups in their stores."""
+
     def __init__(self, conn: sa.Connection, tenant_id: int) -> None:
         self._conn = conn
         self.tenant_id = tenant_id
+        self.users = UserStore(conn, tenant_id)
+        self.groups = GroupStore(conn, tenant_id)
 
     # -- SCIM tokens -------------------------------------------------------
 

@@ -1,0 +1,114 @@
+"""Reading SCIM requests: JSON bodies within limits, query parameters, preconditions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from scimgate.errors import InvalidSyntax, InvalidValue, PayloadTooLarge
+from scimgate.model.projection import parse_attribute_list
+from scimgate.service.listing import ListQuery
+
+
+async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
+    """The request body as a JSON object.
+
+    Any content type is read as JSON: RFC 7644 asks clients for
+    ``application/scim+json`` but Google sends ``application/json`` and some
+    clients send none. The size limit holds for chunked bodies too.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise InvalidSyntax("the request body is empty")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidSyntax(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidSyntax("the request body must be a JSON object")
+    return body
+
+
+def _int(name: str, value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidValue(f"{name} must be an integer") from None
+
+
+def attribute_params(request: Request) -> tuple[list[str] | None, list[str] | None]:
+    params = request.query_params
+    return (
+        parse_attribute_list(params.get("attributes")),
+        parse_attribute_list(params.get("excludedAttributes")),
+    )
+
+
+def list_query_from_params(request: Request) -> ListQuery:
+    params = request.query_params
+    attributes, excluded = attribute_params(request)
+    return ListQuery(
+        filter=params.get("filter"),
+        sort_by=params.get("sortBy") or None,
+        sort_order=params.get("sortOrder") or None,
+        start_index=_int("startIndex", params.get("startIndex")) or 1,
+        count=_int("count", params.get("count")),
+        attributes=attributes,
+        excluded=excluded,
+    )
+
+
+def _list_value(body: dict[str, Any], name: str) -> list[str] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return parse_attribute_list(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return parse_attribute_list(",".join(value))
+    raise InvalidValue(f"{name} must be a list of attribute names")
+
+
+def list_query_from_search(body: dict[str, Any]) -> ListQuery:
+    """A SearchRequest body (RFC 7644 §3.4.3)."""
+    lowered = {k.lower(): v for k, v in body.items() if isinstance(k, str)}
+    filter_text = lowered.get("filter")
+    if filter_text is not None and not isinstance(filter_text, str):
+        raise InvalidValue("filter must be a string")
+    sort_by = lowered.get("sortby")
+    sort_order = lowered.get("sortorder")
+    for name, value in (("sortBy", sort_by), ("sortOrder", sort_order)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidValue(f"{name} must be a string")
+    start_index = lowered.get("startindex", 1)
+    count = lowered.get("count")
+    for name, value in (("startIndex", start_index), ("count", count)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise InvalidValue(f"{name} must be an integer")
+    normalized = {
+        "attributes": lowered.get("attributes"),
+        "excludedAttributes": lowered.get("excludedattributes"),
+    }
+    return ListQuery(
+        filter=filter_text,
+        sort_by=sort_by,
+        sort_order=sort_order,
+        start_index=start_index or 1,
+        count=count,
+        attributes=_list_value(normalized, "attributes"),
+        excluded=_list_value(normalized, "excludedAttributes"),
+    )

@@ -1,0 +1,236 @@
+"""Group rows and membership rows of one tenant. Built only by TenantRepository.
+
+Membership is one row per (group, member): adding or removing members is an
+insert or a delete of just those rows, never a rewrite of a member list, so it
+costs the same at 10 or 100,000 members and concurrent changes cannot lose
+each other's members.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from scimgate.errors import InvalidValue, Uniqueness
+from scimgate.model.filter import Expr
+from scimgate.model.schemas import GROUP
+from scimgate.storage._sql import chunks, insert_ignoring_conflicts
+from scimgate.storage.filters import compile_filter, order_by
+from scimgate.storage.rows import GroupRow, MemberRef, Page
+from scimgate.storage.tables import group_members, groups, users
+
+_COLUMNS = (
+    groups.c.id,
+    groups.c.display_name,
+    groups.c.external_id,
+    groups.c.created,
+    groups.c.last_modified,
+    groups.c.version,
+    groups.c.doc,
+)
+
+
+def _row(row: Any) -> GroupRow:
+    return GroupRow(
+        id=row.id,
+        display_name=row.display_name,
+        external_id=row.external_id,
+        created=row.created,
+        last_modified=row.last_modified,
+        version=row.version,
+        doc=row.doc,
+    )
+
+
+class GroupStore:
+    def __init__(self, conn: sa.Connection, tenant_id: int) -> None:
+        self._conn = conn
+        self._tenant_id = tenant_id
+        self._mine = groups.c.tenant_id == tenant_id
+
+    def insert(
+        self,
+        *,
+        group_id: str,
+        display_name: str,
+        external_id: str | None,
+        now: datetime,
+        doc: dict[str, Any],
+    ) -> bool:
+        """Insert a group; False when the displayName is taken (case-insensitively)."""
+        result = self._conn.execute(
+            insert_ignoring_conflicts(self._conn, groups).values(
+                id=group_id,
+                tenant_id=self._tenant_id,
+                display_name=display_name,
+                display_name_lower=display_name.lower(),
+                external_id=external_id,
+                created=now,
+                last_modified=now,
+                version=1,
+                doc=doc,
+            )
+        )
+        return bool(result.rowcount)
+
+    def get(self, group_id: str) -> GroupRow | None:
+        row = self._conn.execute(
+            sa.select(*_COLUMNS).where(self._mine, groups.c.id == group_id)
+        ).first()
+        return _row(row) if row else None
+
+    def update(
+        self,
+        group_id: str,
+        expected_version: int | None,
+        *,
+        display_name: str,
+        external_id: str | None,
+        now: datetime,
+        doc: dict[str, Any],
+    ) -> bool:
+        """Write a new state if the row is still at ``expected_version`` (any version when
+        None); False if it moved on."""
+        lowered = display_name.lower()
+        clash = self._conn.execute(
+            sa.select(groups.c.id).where(
+                self._mine, groups.c.display_name_lower == lowered, groups.c.id != group_id
+            )
+        ).first()
+        if clash is not None:
+            raise Uniqueness(f"a group named {display_name!r} already exists")
+        try:
+            conditions = [self._mine, groups.c.id == group_id]
+            if expected_version is not None:
+                conditions.append(groups.c.version == expected_version)
+            result = self._conn.execute(
+                groups.update()
+                .where(*conditions)
+                .values(
+                    display_name=display_name,
+                    display_name_lower=lowered,
+                    external_id=external_id,
+                    last_modified=now,
+                    version=groups.c.version + 1,
+                    doc=doc,
+                )
+            )
+        except sa.exc.IntegrityError as exc:
+            raise Uniqueness(f"a group named {display_name!r} already exists") from exc
+        return bool(result.rowcount)
+
+    def bump(self, group_id: str, now: datetime) -> None:
+        """Advance the version after a membership change (an atomic increment)."""
+        self._conn.execute(
+            groups.update()
+            .where(self._mine, groups.c.id == group_id)
+            .values(version=groups.c.version + 1, last_modified=now)
+        )
+
+    def delete(self, group_id: str) -> bool:
+        result = self._conn.execute(groups.delete().where(self._mine, groups.c.id == group_id))
+        return bool(result.rowcount)
+
+    # -- membership rows -----------------------------------------------------------
+
+    def add_members(self, group_id: str, member_ids: list[str]) -> int:
+        """Insert membership rows, ignoring existing ones; returns how many were new."""
+        added = 0
+        statement = insert_ignoring_conflicts(self._conn, group_members)
+        for part in chunks(member_ids):
+            try:
+                result = self._conn.execute(
+                    statement,
+                    [
+                        {"group_id": group_id, "member_id": m, "tenant_id": self._tenant_id}
+                        for m in part
+                    ],
+                )
+            except sa.exc.IntegrityError as exc:  # the user was deleted meanwhile
+                raise InvalidValue("a member to add no longer exists") from exc
+            added += max(result.rowcount, 0)
+        return added
+
+    def remove_members(self, group_id: str, member_ids: list[str]) -> int:
+        removed = 0
+        for part in chunks(member_ids):
+            result = self._conn.execute(
+                group_members.delete().where(
+                    group_members.c.tenant_id == self._tenant_id,
+                    group_members.c.group_id == group_id,
+                    group_members.c.member_id.in_(part),
+                )
+            )
+            removed += result.rowcount
+        return removed
+
+    def remove_all_members(self, group_id: str) -> int:
+        result = self._conn.execute(
+            group_members.delete().where(
+                group_members.c.tenant_id == self._tenant_id,
+                group_members.c.group_id == group_id,
+            )
+        )
+        return result.rowcount
+
+    def member_ids(self, group_id: str) -> set[str]:
+        return set(
+            self._conn.execute(
+                sa.select(group_members.c.member_id).where(
+                    group_members.c.tenant_id == self._tenant_id,
+                    group_members.c.group_id == group_id,
+                )
+            ).scalars()
+        )
+
+    def members_of(self, group_ids: list[str]) -> dict[str, list[MemberRef]]:
+        """Members with their display names, per group, in a stable order."""
+        result: dict[str, list[MemberRef]] = defaultdict(list)
+        for part in chunks(group_ids):
+            for group_id, member in self._member_rows(part):
+                result[group_id].append(member)
+        return result
+
+    def _member_rows(self, group_ids: Any) -> Iterator[tuple[str, MemberRef]]:
+        rows = self._conn.execute(
+            sa.select(group_members.c.group_id, users.c.id, users.c.display_name)
+            .join(users, users.c.id == group_members.c.member_id)
+            .where(
+                group_members.c.tenant_id == self._tenant_id,
+                group_members.c.group_id.in_(group_ids),
+            )
+            .order_by(group_members.c.group_id, group_members.c.member_id)
+        )
+        for group_id, member_id, display in rows:
+            yield group_id, MemberRef(member_id, display)
+
+    def page(
+        self,
+        filter_expr: Expr | None,
+        sort_by: str | None,
+        descending: bool,
+        offset: int,
+        limit: int,
+    ) -> Page:
+        """One page in SQL: filter, stable order (ties broken by id), offset, limit."""
+        conditions = [self._mine]
+        if filter_expr is not None:
+            conditions.append(compile_filter(filter_expr, GROUP))
+        total = self._conn.execute(
+            sa.select(sa.func.count()).select_from(groups).where(*conditions)
+        ).scalar_one()
+        if limit <= 0 or offset >= total:
+            return Page(total=total, rows=[])
+        order = (
+            order_by(GROUP, sort_by, descending)
+            if sort_by
+            else [groups.c.id.desc() if descending else groups.c.id]
+        )
+        rows = self._conn.execute(
+            sa.select(*_COLUMNS).where(*conditions).order_by(*order).offset(offset).limit(limit)
+        )
+        return Page(total=total, rows=[_row(row) for row in rows])
