@@ -10,10 +10,17 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, Router
 
+from scimgate import observability
+from scimgate.admin.directory_routes import directory_routes
+from scimgate.admin.routes import admin_routes
+from scimgate.api.app import create_api
+from scimgate.api.deps import attach as attach_api
 from scimgate.config import Settings
 from scimgate.errors import ScimgateError
+from scimgate.events.worker import BackgroundWorker, WorkerOptions
+from scimgate.scim.audit import AuditedScim
 from scimgate.scim.context import limits_from
 from scimgate.scim.handlers import (
     handle_http_exception,
@@ -21,6 +28,7 @@ from scimgate.scim.handlers import (
     handle_unexpected,
 )
 from scimgate.scim.routes import scim_routes
+from scimgate.service.audit import AuditRecorder
 from scimgate.service.tokens import TokenAuthenticator
 from scimgate.storage.database import Database
 
@@ -44,6 +52,7 @@ async def readyz(request: Request) -> Response:
 def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
     """Build the ASGI app. ``database`` lets tests share an engine with the app."""
     settings.check_secret_key()
+    api = create_api()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -55,17 +64,30 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         app.state.authenticator = TokenAuthenticator(
             db, touch_interval=settings.token_touch_interval_seconds
         )
+        attach_api(api, db, settings)
+        app.state.audit_recorder = recorder = AuditRecorder(db).start()
+        # Webhook delivery on a thread of this process (`serve --with-worker`).
+        worker = (
+            BackgroundWorker(db, WorkerOptions.from_settings(settings)).start()
+            if settings.run_worker
+            else None
+        )
         try:
             yield
         finally:
+            recorder.stop()
+            if worker is not None:
+                worker.stop()
             if owned:
                 db.dispose()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Mount("/scim/v2/{tenant}", routes=scim_routes()),
+            Mount("/scim/v2/{tenant}", app=AuditedScim(Router(scim_routes()))),
+            Mount("/api", app=api),
+            Mount("/admin", routes=admin_routes() + directory_routes()),
         ],
         exception_handlers={
             ScimgateError: handle_scimgate_error,
@@ -74,8 +96,12 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         },
         lifespan=lifespan,
     )
+    observability.install(app)
+    return app
 
 
 def app_from_environment() -> Starlette:
     """``uvicorn --factory`` entry point (several workers): settings from the environment."""
-    return create_app(Settings())
+    settings = Settings()
+    observability.configure_logging(settings.log_level)
+    return create_app(settings)

@@ -43,6 +43,25 @@ class Settings(BaseSettings):
     # How long a validated token stays in the in-process cache; revocation
     # through this process takes effect at once, through another within this.
     token_cache_seconds: float = Field(default=5.0, ge=0)
+    # Requests per second per SCIM token (0: no limit), a token bucket per
+    # worker process; the burst defaults to one second's worth.
+    rate_limit_per_second: float = Field(default=0.0, ge=0)
+    rate_limit_burst: int = Field(default=0, ge=0)
+    # Webhook delivery (docs/how-to/receive-webhooks.md). ``run_worker`` runs
+    # the worker inside ``serve`` (one per process; leases keep them apart).
+    run_worker: bool = False
+    worker_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=12, ge=1, le=100)
+    webhook_backoff_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_backoff_cap_seconds: float = Field(default=3600.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # A hole in the event sequence younger than this may be a transaction
+    # still committing (PostgreSQL); delivery waits for it rather than skip it.
+    webhook_gap_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+    # Audit log and provisioning status (docs/how-to/admin-console.md).
+    audit_retention_days: int = Field(default=90, ge=0)  # 0 keeps entries forever
+    idle_after_hours: float = Field(default=72.0, gt=0)
 
     def check_secret_key(self) -> None:
         """Refuse a placeholder secret outside dev mode (called when the server starts)."""

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import timeit
 from pathlib import Path
 from typing import Any
 
@@ -81,11 +80,11 @@ def test_attribute_names_are_rewritten_to_their_canonical_spelling() -> None:
     }
 
 
-@pytest.mark.parametrize(
-    ("sent", "stored"), [("True", True), ("false", False), ("FALSE", False), (True, True)]
-)
-def test_booleans_are_accepted_as_strings_in_any_case(sent: Any, stored: bool) -> None:
-    assert _user(active=sent)["active"] is stored
+@pytest.mark.parametrize("sent", ["True", "false"])
+def test_booleans_sent_as_strings_are_left_to_compat(sent: str) -> None:
+    """Entra's "True" is rewritten by scimgate.scim.compat; the model wants a boolean."""
+    with pytest.raises(InvalidValue, match="active"):
+        _user(active=sent)
 
 
 def test_read_only_attributes_and_schemas_are_dropped() -> None:
@@ -192,38 +191,28 @@ def test_enterprise_extension_object_is_normalized() -> None:
     }
 
 
-def test_urn_prefixed_keys_are_folded_into_the_extension_object() -> None:
+def test_path_keys_are_left_to_compat() -> None:
+    """URN-prefixed and dotted keys are IdP forms: scimgate.scim.compat nests
+    them before the model sees the body; the model ignores them."""
     doc = _user(
         **{
             f"{ENTERPRISE}:employeeNumber": "7",
-            f"{ENTERPRISE}:manager.value": "boss",
-            ENTERPRISE: {"department": "Tours", "employeeNumber": "6"},
+            f"{USER_SCHEMA}:displayName": "Babs",
+            "name.givenName": "Barbara",
+            ENTERPRISE: {"department": "Tours"},
         }
     )
-    assert doc[ENTERPRISE] == {
-        "department": "Tours",
-        "employeeNumber": "7",
-        "manager": {"value": "boss"},
-    }
+    assert doc == {"userName": "bjensen", ENTERPRISE: {"department": "Tours"}}
 
 
-def test_core_urn_prefixed_and_dotted_keys_land_in_the_core_document() -> None:
-    doc = _user(**{f"{USER_SCHEMA}:displayName": "Babs", "name.givenName": "Barbara"})
-    assert doc == {"userName": "bjensen", "displayName": "Babs", "name": {"givenName": "Barbara"}}
-
-
-def test_a_manager_given_as_a_plain_string_is_its_id() -> None:
-    doc = _user(**{ENTERPRISE: {"manager": "26118915"}})
-    assert doc[ENTERPRISE] == {"manager": {"value": "26118915"}}
-    doc = _user(**{f"{ENTERPRISE}:manager": "26118915"})
-    assert doc[ENTERPRISE] == {"manager": {"value": "26118915"}}
+def test_a_manager_given_as_a_plain_string_is_left_to_compat() -> None:
+    with pytest.raises(InvalidValue, match="manager"):
+        _user(**{ENTERPRISE: {"manager": "26118915"}})
 
 
 def test_a_manager_without_an_id_is_refused() -> None:
     with pytest.raises(InvalidValue, match=r"manager\.value"):
         _user(**{ENTERPRISE: {"manager": {"$ref": "../Users/1"}}})
-    with pytest.raises(InvalidValue, match=r"manager\.value"):
-        _user(**{f"{ENTERPRISE}:manager.$ref": "../Users/1"})
 
 
 def test_a_manager_with_only_read_only_parts_is_no_manager() -> None:
@@ -241,7 +230,7 @@ def test_unknown_extensions_are_ignored() -> None:
 
 def test_registered_extensions_are_kept_as_sent() -> None:
     doc, _ = normalize_resource(
-        {"userName": "bjensen", CUSTOM.lower(): {"badge": 1}, f"{CUSTOM}:site.floor": 3},
+        {"userName": "bjensen", CUSTOM.lower(): {"badge": 1, "site": {"floor": 3}}},
         USER,
         registered_extensions=frozenset({CUSTOM}),
     )
@@ -257,7 +246,6 @@ def test_group_members_are_returned_apart_from_the_document() -> None:
                 {"value": "u1", "display": "Babs"},
                 {"$ref": None, "value": "u2"},
                 {"value": "g1", "type": "Group"},
-                "u3",
             ],
         },
         GROUP,
@@ -267,7 +255,6 @@ def test_group_members_are_returned_apart_from_the_document() -> None:
         {"value": "u1"},
         {"value": "u2"},
         {"value": "g1", "type": "Group"},
-        {"value": "u3"},
     ]
 
 
@@ -309,15 +296,6 @@ def test_the_payload_is_not_modified() -> None:
     assert payload == OKTA_CREATE
 
 
-def test_an_okta_create_normalizes_in_well_under_a_millisecond() -> None:
-    """Budget check: the target is 40 µs; the bound leaves room for slow CI machines."""
-    number = 2000
-    seconds = min(
-        timeit.repeat(lambda: normalize_resource(OKTA_CREATE, USER), number=number, repeat=3)
-    )
-    assert seconds / number < 200e-6
-
-
-def test_core_attributes_nested_under_the_core_urn_are_accepted() -> None:
-    doc, _ = normalize_resource({USER_SCHEMA: {"userName": "bjensen", "Active": "true"}}, USER)
-    assert doc == {"userName": "bjensen", "active": True}
+def test_core_attributes_nested_under_the_core_urn_are_left_to_compat() -> None:
+    with pytest.raises(InvalidValue, match="userName"):
+        normalize_resource({USER_SCHEMA: {"userName": "bjensen"}}, USER)

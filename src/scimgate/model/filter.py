@@ -11,12 +11,13 @@ Decisions beyond the ABNF:
 * Attribute names, operators, ``and``/``or``/``not`` and ``true``/``false``/
   ``null`` are case-insensitive (ABNF literals are; PingOne sends ``Eq``).
   The AST keeps names as written; resolving them is the compilers' job.
-* Values must be JSON literals, with one exception: an unquoted xsd:dateTime
-  (``meta.created gt 2015-10-10T00:00:00Z``, as Microsoft's reference tests
-  send) is read as that string. Any other bare word (``userName sw O``,
-  ``emails.value co example.com``) is an ``invalidFilter``: it cannot be told
-  apart from an attribute name or keyword, and no provisioning client we know
-  of sends it outside a test collection.
+* Values are JSON literals, but a value may also come unquoted
+  (``userName sw O``, ``emails.Value co example.com``,
+  ``meta.created gt 2015-10-10T00:00:00Z``), as Microsoft's reference tests
+  send them. After a comparison operator the next token can only be a value,
+  so the tokenizer reads everything up to the next blank, bracket or
+  parenthesis as one: a number, a dateTime, ``true``/``false``/``null``
+  (still literals), or else a string.
 * ``not`` needs its parentheses (``not (a pr)``), as the ABNF says.
 * A value filter cannot hold another value filter (RFC 7644 errata 5887).
 * A URN-prefixed path splits at its last ``:`` (``urn:...:2.0:User:name.givenName``).
@@ -136,13 +137,53 @@ _SIMPLE = re.compile(
 )
 _NAME = re.compile(r"[A-Za-z$_][A-Za-z0-9$_\-]*\Z")
 _LITERALS: dict[str, Value] = {"true": True, "false": False, "null": None}
+# An unquoted value: the run of characters after an operator up to a blank,
+# a bracket, a parenthesis or a quote; then typed by its whole shape.
+_BARE = re.compile(r'[ \t\r\n]*([^\x00-\x20\x7f()\[\]"]+)')
+_BARE_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?\Z"
+)
+_BARE_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?\Z")
+_NOT_A_PATH = frozenset({"and", "or", "not"})
 
-# (kind, text, column) — kind is str/dt/num/word/sub/( /) /[ /]/end.
+# (kind, text, column) — kind is str/dt/num/word/bare/sub/( /) /[ /]/end.
 _Token = tuple[str, str, int]
 
 
 class _SyntaxError(Exception):
     """Raised inside the parser; the public functions re-raise it typed."""
+
+
+def _after_operator(tokens: list[_Token]) -> bool:
+    """Whether the next token stands where only a value can: right after
+    ``path op`` (``pr`` takes no value)."""
+    if len(tokens) < 2:
+        return False
+    op_kind, op, _ = tokens[-1]
+    path_kind, path, _ = tokens[-2]
+    return (
+        op_kind == "word"
+        and op.lower() in COMPARE_OPS
+        and path_kind == "word"
+        and path.lower() not in _NOT_A_PATH
+    )
+
+
+def _bare_value(text: str, pos: int) -> tuple[_Token, int] | None:
+    """The unquoted value at ``pos``, typed by its shape, and where it ends."""
+    found = _BARE.match(text, pos)
+    if found is None:
+        return None
+    run = found.group(1)
+    if _BARE_DATETIME.match(run):
+        kind = "dt"
+    elif _BARE_NUMBER.match(run):
+        kind = "num"
+    elif run.lower() in _LITERALS:
+        kind = "word"
+    else:
+        kind = "bare"
+    return (kind, run, found.start(1) + 1), found.end()
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -151,6 +192,12 @@ def _tokenize(text: str) -> list[_Token]:
     size = len(text)
     match = _TOKEN.match
     while True:
+        if _after_operator(tokens):
+            bare = _bare_value(text, pos)
+            if bare is not None:
+                tokens.append(bare[0])
+                pos = bare[1]
+                continue
         found = match(text, pos)
         if found is None:
             # Skip the blanks the pattern failed after, to point at the culprit.
@@ -312,6 +359,10 @@ class _Parser:
             return text
         if kind == "num":
             return _number_value(text, column)
+        if kind == "bare":
+            if any("\ud800" <= char <= "\udfff" for char in text):
+                raise _SyntaxError(f"the value at column {column} holds a forbidden character")
+            return text
         if kind == "word":
             lowered = text.lower()
             if lowered in _LITERALS:
@@ -362,6 +413,10 @@ def parse_filter(text: str, *, max_length: int = 4096, max_depth: int = 32) -> E
         raise InvalidFilter("the filter nests too deeply") from None
 
 
+class _PathFilterError(_SyntaxError):
+    """A syntax error inside the ``[...]`` of a PATCH path."""
+
+
 @functools.lru_cache(maxsize=1024)
 def _parse_path(text: str) -> PatchPath:
     parser = _Parser(_tokenize(text), 32)
@@ -374,8 +429,12 @@ def _parse_path(text: str) -> PatchPath:
     sub: str | None = None
     if parser.tokens[1][0] == "[":
         parser.pos = 2
-        expr = parser.expression(1, True)
-        parser._expect("]", "']'")
+        try:
+            expr = parser.expression(1, True)
+            parser._expect("]", "']'")
+        except _SyntaxError as exc:
+            # RFC 7644 §3.12: a bad filter inside a path is an invalidFilter.
+            raise _PathFilterError(str(exc)) from None
         if parser.tokens[parser.pos][0] == "sub":
             if path.sub is not None:
                 raise _SyntaxError(f"'{path.text}[...]' cannot take a further sub-attribute")
@@ -387,13 +446,15 @@ def _parse_path(text: str) -> PatchPath:
 
 
 def parse_path(text: str) -> PatchPath:
-    """Parse a PATCH path. Raises ``scimgate.errors.InvalidPath``."""
+    """Parse a PATCH path. Raises ``InvalidPath``, or ``InvalidFilter`` for a bad ``[filter]``."""
     if len(text) > 4096:
         raise InvalidPath("the path is longer than 4096 characters")
     if not text.strip():
         raise InvalidPath("the path is empty")
     try:
         return _parse_path(text)
+    except _PathFilterError as exc:
+        raise InvalidFilter(str(exc)) from None
     except _SyntaxError as exc:
         raise InvalidPath(str(exc)) from None
     except RecursionError:

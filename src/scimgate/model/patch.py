@@ -5,12 +5,13 @@
 Group membership never passes through here: ``patch_members`` splits it off
 first, because members are rows, not a list in the document.
 
-Choices where the RFC is silent or where identity providers stray from it
-(see the IdP notes in the project's reference folder):
+Choices where the RFC is silent (what identity providers send beyond the
+RFC, such as Entra's ``"op": "Replace"`` or ``name.givenName`` keys, is
+rewritten into the RFC's shape by ``scimgate.scim.compat`` first):
 
-* ``op`` is case-insensitive (Entra sends ``"Replace"``); member names of the
-  message (``Operations``, ``op``, ``path``, ``value``) are matched
-  case-insensitively too (RFC 7643 §2.1).
+* ``op`` is ``add``, ``replace`` or ``remove`` as RFC 7644 spells them; the
+  member names of the message (``Operations``, ``op``, ``path``, ``value``)
+  are matched case-insensitively (RFC 7643 §2.1).
 * ``schemas``, when present, must list the PatchOp URN, other URIs beside it
   are ignored; a message without ``schemas`` is accepted.
 * More operations than the configured maximum is 413 PayloadTooLarge, the
@@ -18,9 +19,10 @@ Choices where the RFC is silent or where identity providers stray from it
   split the request, not fix a value.
 * A path-less value object is read like a PUT body: ``id``, ``meta``,
   ``schemas``, read-only and unknown attributes are ignored (Okta echoes
-  ``id`` in every group rename); keys may be dotted (``name.givenName``),
-  URN-prefixed, or an extension URN holding an object. An explicit path to a
-  read-only attribute is a MutabilityViolation, to an unknown one InvalidPath.
+  ``id`` in every group rename); its keys are attribute names or an
+  extension URN holding an object, and a key that is a path (dotted,
+  URN-prefixed, filtered) is ignored like an unknown one. An explicit path to
+  a read-only attribute is a MutabilityViolation, to an unknown one InvalidPath.
 * ``password`` (writeOnly) is accepted and dropped: scimgate stores none.
 * ``null`` and ``""`` mean unassigned, so add/replace with them removes the
   target; replace with ``[]`` empties a multi-valued attribute, while add with
@@ -40,6 +42,7 @@ Choices where the RFC is silent or where identity providers stray from it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -62,6 +65,7 @@ REMOVE: Final = "remove"
 _OPS = {ADD: ADD, REPLACE: REPLACE, REMOVE: REMOVE}
 _PATCH_OP_LOWER = PATCH_OP_SCHEMA.lower()
 _IGNORED_KEYS = frozenset({"id", "meta", "schemas"})
+_NAME = re.compile(r"[A-Za-z$_][A-Za-z0-9$_\-]*\Z")
 _ABSENT: Any = object()
 
 
@@ -143,7 +147,7 @@ def _parse_operation(raw: Any) -> PatchOperation:
     if not isinstance(raw, dict):
         raise InvalidSyntax("An operation must be a JSON object")
     name = _member(raw, "op")
-    op = _OPS.get(name.lower()) if isinstance(name, str) else None
+    op = _OPS.get(name) if isinstance(name, str) else None
     if op is None:
         raise InvalidSyntax(f"Unknown op {name!r}: expected add, replace or remove")
     text = _member(raw, "path")
@@ -181,7 +185,7 @@ class _Resolver:
         self.schemas = {s.id.lower(): s for s in (rt.schema, *rt.extensions)}
         self.rows = "members" if rt.name == "Group" else None
         self.paths: dict[str, Target | Schema] = {}
-        self.keys: dict[str, Target | Schema | None] = {}
+        self.keys: dict[tuple[str, str], Target | Schema | None] = {}
 
     def path(self, pp: PatchPath, text: str | None) -> Target | Schema:
         if text is None:  # an operation built in code rather than parsed
@@ -216,33 +220,33 @@ class _Resolver:
         flt = typed_filter(attr, pp.filter) if pp.filter is not None else None
         return self._target(resolved.schema, attr, sub, flt)
 
-    def key(self, key: str) -> Target | Schema | None:
-        """A key of a path-less value object; None for keys to ignore."""
-        if key in self.keys:
-            return self.keys[key]
-        found = self._key(key)
+    def key(self, key: str, schema: Schema | None = None) -> Target | Schema | None:
+        """A key of a path-less value object, or of an extension object in one
+        when ``schema`` is given; None for keys to ignore."""
+        memo = ("" if schema is None else schema.id, key)
+        if memo in self.keys:
+            return self.keys[memo]
+        found = self._key(key, schema)
         if len(self.keys) >= self._LIMIT:
             self.keys.clear()
-        self.keys[key] = found
+        self.keys[memo] = found
         return found
 
-    def _key(self, key: str) -> Target | Schema | None:
+    def _key(self, key: str, schema: Schema | None) -> Target | Schema | None:
         lowered = key.lower()
-        if lowered in _IGNORED_KEYS:
-            return None
-        schema = self.schemas.get(lowered)
-        if schema is not None:
-            return schema
-        if "[" in key:
-            try:
-                return self._path(parse_path(key), key)
-            except BadRequest:
-                return None  # unreadable keys are ignored like unknown ones
+        if schema is None:
+            if lowered in _IGNORED_KEYS:
+                return None
+            found = self.schemas.get(lowered)
+            if found is not None:
+                return found
+        if not _NAME.match(key):
+            return None  # a path, not a name: compat rewrites the IdP forms of those
         try:
-            resolved = resolve(self.rt, key)
+            resolved = resolve(self.rt, key if schema is None else f"{schema.id}:{key}")
         except KeyError:
             return None
-        return self._target(resolved.schema, resolved.attribute, resolved.sub_attribute, None)
+        return self._target(resolved.schema, resolved.attribute, None, None)
 
     def _target(
         self, schema: Schema, attr: Attribute, sub: Attribute | None, flt: Expr | None
@@ -318,8 +322,7 @@ def _apply_schema(work: Work, resolver: _Resolver, op: str, schema: Schema, valu
         if schema.id == resolver.rt.schema.id:
             raise InvalidPath("The core schema cannot be removed")
         for attr in schema.attributes:
-            key = f"{schema.id}:{attr.name}"
-            target = resolver.key(key)
+            target = resolver.key(attr.name, schema)
             if isinstance(target, Target) and attr.mutability not in ("readOnly", "writeOnly"):
                 apply_target(work, REMOVE, target, None, False, explicit=False)
         return
@@ -330,6 +333,6 @@ def _apply_schema(work: Work, resolver: _Resolver, op: str, schema: Schema, valu
     # The keys inside are read like those of a path-less value object, even
     # when the URN came as the path: unknown and read-only ones are ignored.
     for key, item in value.items():
-        target = resolver.key(f"{schema.id}:{key}") if isinstance(key, str) else None
+        target = resolver.key(key, schema) if isinstance(key, str) else None
         if isinstance(target, Target):
             apply_target(work, op, target, item, True, explicit=False)

@@ -124,7 +124,7 @@ def apply_target(
 
 def _complex(op: str, t: Target, ai: AttrInfo, current: Any, value: Any) -> Any:
     """A single complex attribute: add and replace merge the sub-attributes
-    given (§3.5.2.3); a bare id (Entra's manager) replaces it whole."""
+    given (§3.5.2.3); null or "" removes it."""
     if op == _REMOVE:
         return None
     if not isinstance(value, dict):
@@ -263,7 +263,9 @@ def _filtered(op: str, t: Target, ai: AttrInfo, current: Any, value: Any) -> Any
 def typed_filter(attr: Attribute, flt: Expr) -> Expr:
     """``flt`` with ``"True"``/``"false"`` strings compared to boolean
     sub-attributes read as booleans: Entra writes ``roles[primary eq "True"]``,
-    which the filter grammar keeps as a string."""
+    which the filter grammar keeps as a string. (The compatibility registry
+    lists this as ``string-booleans-in-value-filters``: it needs the parsed
+    filter and the attribute, so it lives here rather than in a rewrite.)"""
     if isinstance(flt, And | Or):
         left, right = typed_filter(attr, flt.left), typed_filter(attr, flt.right)
         if left is flt.left and right is flt.right:

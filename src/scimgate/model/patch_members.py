@@ -7,8 +7,9 @@ operations for ``apply_patch``.
 
 What identity providers send, and what each becomes:
 
-* ``add path=members value=[{"value": id}, ...]`` (Okta, Entra; a bare string
-  id is accepted too) -> ``AddMembers``;
+* ``add path=members value=[{"value": id}, ...]`` (Okta, Entra) ->
+  ``AddMembers`` (a bare string id, as Microsoft's reference tests send, is
+  rewritten into that shape by ``scimgate.scim.compat``);
 * ``remove path=members[value eq "id"]`` (Okta; Entra with its compliance
   flag) -> ``RemoveMembers``; any other filter -> ``RemoveMembersWhere``;
 * ``remove path=members value=[{"$ref": null, "value": id}]`` (Entra's
@@ -140,19 +141,18 @@ def _change(op: PatchOperation, pp: PatchPath) -> MemberChange | None:
 
 
 def member_ids(value: Any) -> tuple[str, ...]:
-    """The ids in a members value: ``[{"value": id, ...}]``, one such object,
-    or bare string ids; duplicates dropped, order kept."""
+    """The ids in a members value: ``[{"value": id, ...}]`` or one such
+    object; duplicates dropped, order kept."""
     if value is None:
         return ()
     items = value if isinstance(value, list) else [value]
     ids: dict[str, None] = {}
     for item in items:
+        found = None
         if isinstance(item, dict):
             found = item.get("value")
             if found is None:
                 found = next((v for k, v in item.items() if k.lower() == "value"), None)
-        else:
-            found = item
         if not isinstance(found, str) or not found:
             raise InvalidValue("Each member needs a 'value': the id of the member")
         ids[found] = None

@@ -5,13 +5,11 @@ value is stored the same way whichever method sent it:
 
 * names inside complex values are matched case-insensitively and rewritten to
   their canonical spelling; unknown and read-only sub-attributes are dropped;
-* ``null`` and ``""`` are unassigned (§2.5);
-* ``"True"``/``"false"`` strings are booleans (Entra ID disables users with
-  ``"value": "False"``);
-* a bare string stands for ``{"value": ...}`` where the attribute is a
-  reference by id (``manager``; ``members`` never reaches this module);
-* a role or entitlement whose ``value`` is a JSON object encoded as a string
-  (Entra ID's app-role assignments) is decoded into the item.
+* ``null`` and ``""`` are unassigned (§2.5).
+
+Values arrive in the RFC's shape: what IdPs send beyond it (``"False"`` for a
+boolean, a bare id for the manager, JSON text for a role) is rewritten by
+``scimgate.scim.compat`` before the PATCH is parsed.
 
 Each attribute is compiled once into an ``AttrInfo``, kept by identity, so a
 value costs dict lookups rather than walks over the schema.
@@ -21,8 +19,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-
-import orjson
 
 from scimgate.errors import InvalidValue
 from scimgate.model.schemas import Attribute
@@ -37,22 +33,16 @@ _EXPECTED = {
     "dateTime": "an ISO 8601 date and time",
     "complex": "an object",
 }
-# A bare string is the id of the resource these point to (Entra: "manager": "<id>").
-_BY_VALUE = frozenset({"manager", "members"})
-# Entra ID sends app-role assignments as JSON text inside the item's value.
-_JSON_ITEMS = frozenset({"roles", "entitlements"})
 
 
 class AttrInfo:
-    """One attribute with its sub-attribute table and quirks, compiled once."""
+    """One attribute with its sub-attribute table, compiled once."""
 
-    __slots__ = ("attr", "by_value", "decode_json", "has_primary", "required_subs", "subs")
+    __slots__ = ("attr", "has_primary", "required_subs", "subs")
 
     def __init__(self, attr: Attribute) -> None:
         self.attr = attr
         self.subs = {sub.name.lower(): sub for sub in attr.sub_attributes}
-        self.by_value = attr.name in _BY_VALUE and "value" in self.subs
-        self.decode_json = attr.name in _JSON_ITEMS and "value" in self.subs
         self.has_primary = attr.multi_valued and "primary" in self.subs
         self.required_subs = tuple(sub.name for sub in attr.sub_attributes if sub.required)
 
@@ -85,12 +75,6 @@ def simple(attr: Attribute, value: Any, label: str) -> Any:
     elif kind == "boolean":
         if value is True or value is False:
             return value
-        if isinstance(value, str):
-            lowered = value.lower()
-            if lowered == "true":
-                return True
-            if lowered == "false":
-                return False
     elif kind == "integer":
         if type(value) is int:
             return value
@@ -111,17 +95,8 @@ def complex_value(ai: AttrInfo, value: Any, label: str) -> dict[str, Any] | None
     multi-valued one) with canonical sub-attribute names; None when empty."""
     if value is None or value == "":
         return None
-    if isinstance(value, str):
-        if ai.decode_json and value.startswith("{"):
-            value = {"value": value}
-        elif ai.by_value:
-            return {"value": value}
-        else:
-            raise InvalidValue(f"Attribute '{label}' must be an object, not str")
     if not isinstance(value, dict):
         raise InvalidValue(f"Attribute '{label}' must be an object, not {type(value).__name__}")
-    if ai.decode_json:
-        value = _decoded_item(value)
     out: dict[str, Any] = {}
     subs = ai.subs
     for key, item in value.items():
@@ -141,26 +116,6 @@ def check_required_subs(ai: AttrInfo, value: dict[str, Any], label: str) -> None
     for name in ai.required_subs:
         if name not in value:
             raise InvalidValue(f"Attribute '{label}.{name}' is required")
-
-
-def _decoded_item(item: dict[str, Any]) -> dict[str, Any]:
-    """``{"value": "{\\"id\\":..,\\"value\\":\\"25\\",\\"displayName\\":..}"}`` becomes
-    ``{"value": "25", "display": ..}``: the encoded object wins over the item's
-    other keys, and its ``displayName`` is the role's ``display``."""
-    text = next((v for k, v in item.items() if k.lower() == "value"), None)
-    if not isinstance(text, str) or not text.startswith("{"):
-        return item
-    try:
-        decoded = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return item  # an odd role name that happens to start with "{": keep it as text
-    if not isinstance(decoded, dict):
-        return item
-    merged = {k: v for k, v in item.items() if k.lower() != "value"}
-    merged.update(decoded)
-    if "displayName" in decoded and not any(k.lower() == "display" for k in decoded):
-        merged["display"] = decoded["displayName"]
-    return merged
 
 
 def values(ai: AttrInfo, value: Any, label: str) -> list[Any]:

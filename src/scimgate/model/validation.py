@@ -4,17 +4,21 @@ Each resource type is compiled once into plain lookup tables (lower-cased
 name -> field plan), so a request costs one dict lookup and one type check
 per attribute instead of a walk over the schema definitions.
 
-What the validator does follows RFC 7643 and what identity providers really
-send (see the IdP notes in the project's reference folder):
+What the validator does follows RFC 7643:
 
 * names are matched case-insensitively (§2.1) and rewritten to the
   canonical spelling, in complex and multi-valued items too;
-* read-only attributes, ``schemas`` and ``password`` are dropped: clients
-  echo ``id``/``meta``/``groups`` back, and scimgate never stores passwords;
+* read-only attributes (§2.2), ``schemas`` and ``password`` are dropped:
+  clients echo ``id``/``meta``/``groups`` back, and scimgate never stores
+  passwords;
 * null and empty values are unassigned (§2.5) and removed;
-* unknown core attributes are ignored, as Microsoft's validator expects;
-* ``"True"``/``"false"`` strings are booleans and a bare string manager is
-  its id, because Entra ID sends both.
+* unknown core attributes and unknown extensions are ignored, as
+  Microsoft's validator expects.
+
+It takes bodies in the RFC's shape. What identity providers send beyond it
+(``"True"`` strings, a manager as a bare id, ``urn:...:User:employeeNumber``
+or ``name.givenName`` keys) is rewritten into that shape before it gets here,
+by ``scimgate.scim.compat``.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 from scimgate.errors import InvalidValue
-from scimgate.model.schemas import COMMON_ATTRIBUTES, Attribute, ResourceType, Schema, resolve
+from scimgate.model.schemas import COMMON_ATTRIBUTES, Attribute, ResourceType, Schema
 
 _STRING = 0  # also reference and binary: both travel as JSON strings
 _BOOLEAN = 1
@@ -52,8 +56,7 @@ _EXPECTED = {
     _COMPLEX: "an object",
 }
 
-# Attributes whose items stand for another resource by its id. A bare
-# string is taken as that id (Entra sends ``"manager": "<id>"``), and an item
+# Attributes whose items stand for another resource by its id: an item
 # without a value means nothing, so it is refused.
 _BY_VALUE = frozenset({"members", "manager"})
 
@@ -102,18 +105,9 @@ class _Extension:
 
 
 class _Plan:
-    __slots__ = (
-        "core",
-        "core_urn",
-        "core_urn_lowered",
-        "extensions",
-        "required",
-        "required_extensions",
-    )
+    __slots__ = ("core", "extensions", "required", "required_extensions")
 
     def __init__(self, rt: ResourceType) -> None:
-        self.core_urn = rt.schema.id
-        self.core_urn_lowered = rt.schema.id.lower()
         self.core = _fields(rt.schema.attributes + COMMON_ATTRIBUTES, "", group=rt.name == "Group")
         self.required = tuple(a.name for a in rt.schema.attributes if a.required)
         self.extensions = {ext.id.lower(): _Extension(ext) for ext in rt.extensions}
@@ -165,17 +159,9 @@ def _single(field: _Field, value: Any) -> Any:
     elif kind == _COMPLEX:
         if isinstance(value, dict):
             return _complex(field, value)
-        if field.by_value and isinstance(value, str):
-            return {"value": value}
     elif kind == _BOOLEAN:
         if value is True or value is False:
             return value
-        if isinstance(value, str):
-            lowered = value.lower()
-            if lowered == "true":
-                return True
-            if lowered == "false":
-                return False
     elif kind == _INTEGER:
         if type(value) is int:
             return value
@@ -221,7 +207,7 @@ def _value(field: _Field, value: Any) -> Any:
         return None
     if isinstance(value, list):
         items = value
-    elif isinstance(value, dict) or (field.by_value and isinstance(value, str)):
+    elif isinstance(value, dict):
         items = [value]
     else:
         raise InvalidValue(f"Attribute '{field.path}' must be an array")
@@ -283,11 +269,11 @@ def normalize_resource(
         field = core.get(key.lower())
         if field is not None:
             _assign(doc, field, value, separated)
-        elif ":" in key or "." in key:
+        elif key[:4].lower() == "urn:":
             deferred.append((key, value))
         # anything else is an unknown core attribute (or "schemas"): ignored
     if deferred:
-        _fold(deferred, rt, plan, doc, separated, registered_extensions)
+        _fold_extensions(deferred, plan, doc, registered_extensions)
     for name in plan.required:
         if name not in doc:
             raise InvalidValue(f"Attribute '{name}' is required")
@@ -297,68 +283,23 @@ def normalize_resource(
     return doc, separated.get("members")
 
 
-def _fold(
+def _fold_extensions(
     entries: list[tuple[str, Any]],
-    rt: ResourceType,
     plan: _Plan,
     doc: dict[str, Any],
-    separated: dict[str, Any],
     registered_extensions: frozenset[str],
 ) -> None:
-    """Place extension objects and URN-prefixed or dotted keys into ``doc``.
-
-    Extension objects go first so that a key such as
-    ``urn:...:enterprise:2.0:User:employeeNumber`` written beside the object
-    refines it rather than being wiped by it.
-    """
+    """Place the extension objects (``"urn:...:enterprise:2.0:User": {...}``)
+    into ``doc``: known ones validated, registered ones kept as sent, any
+    other URN ignored."""
     registered = _lowered(registered_extensions) if registered_extensions else {}
-    paths: list[tuple[str, Any]] = []
     for key, value in entries:
         lowered = key.lower()
         extension = plan.extensions.get(lowered)
         if extension is not None:
             _merge_extension(doc, extension, key, value)
-        elif lowered == plan.core_urn_lowered and isinstance(value, dict):
-            # Some clients nest the core attributes under the core URN too.
-            for name, item in value.items():
-                field = plan.core.get(name.lower()) if isinstance(name, str) else None
-                if field is not None:
-                    _assign(doc, field, item, separated)
-        elif lowered in registered:
-            if value not in (None, "", {}, []):
-                doc[registered[lowered]] = value
-        else:
-            paths.append((key, value))
-    touched: list[tuple[_Field, dict[str, Any]]] = []
-    for key, value in paths:
-        try:
-            resolved = resolve(rt, key)
-        except KeyError:
-            _fold_registered(doc, registered, key, value)
-            continue
-        if resolved.schema.id == plan.core_urn:
-            fields, target = plan.core, doc
-        else:
-            extension = plan.extensions[resolved.schema.id.lower()]
-            fields, target = extension.fields, doc.setdefault(extension.urn, {})
-        field = fields[resolved.attribute.name.lower()]
-        if resolved.sub_attribute is None:
-            _assign(target, field, value, separated)
-        elif not field.multi and not field.drop:
-            # "name.givenName": a dotted key names one sub-attribute of a
-            # single-valued complex. For a multi-valued one ("emails.value")
-            # it names no item, so it is ignored like any unknown key.
-            parent = target.get(field.name)
-            if not isinstance(parent, dict):
-                parent = {}
-            _assign(parent, field.subs[resolved.sub_attribute.name.lower()], value, separated)
-            if parent:
-                target[field.name] = parent
-                touched.append((field, parent))
-            else:
-                target.pop(field.name, None)
-    for field, parent in touched:
-        _check_required_subs(field, parent)
+        elif lowered in registered and value not in (None, "", {}, []):
+            doc[registered[lowered]] = value
     for extension in plan.extensions.values():
         if extension.urn in doc:
             ext_doc = doc[extension.urn]
@@ -381,21 +322,3 @@ def _merge_extension(doc: dict[str, Any], extension: _Extension, key: str, value
         field = fields.get(name.lower()) if isinstance(name, str) else None
         if field is not None:
             _assign(target, field, item, {})
-
-
-def _fold_registered(doc: dict[str, Any], registered: dict[str, str], key: str, value: Any) -> None:
-    """``urn:...:CustomExt:2.0:User:costCenter`` for a registered extension, kept as sent."""
-    urn, _, path = key.rpartition(":")
-    canonical = registered.get(urn.lower())
-    if canonical is None or not path or value in (None, "", {}, []):
-        return
-    target = doc.setdefault(canonical, {})
-    if not isinstance(target, dict):
-        return
-    *parents, leaf = path.split(".")
-    for name in parents:
-        child = target.get(name)
-        if not isinstance(child, dict):
-            child = target[name] = {}
-        target = child
-    target[leaf] = value

@@ -10,6 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from scimgate.config import Settings
+from scimgate.scim.idp import UNKNOWN, detect_idp
+from scimgate.scim.ratelimit import TokenBuckets
 from scimgate.service.scope import Limits, TenantScope
 from scimgate.service.tokens import Principal, TokenAuthenticator
 from scimgate.storage.database import Database
@@ -35,6 +37,7 @@ class ScimContext:
     principal: Principal
     scope: TenantScope
     inline_db: bool
+    idp: str = UNKNOWN  # who sent it, as scimgate.scim.idp guesses: "okta", "entra", ...
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a (blocking) service call.
@@ -61,10 +64,22 @@ async def scim_context(request: Request) -> ScimContext:
         principal = authenticator.authenticate(slug, authorization)
     else:
         principal = await run_in_threadpool(authenticator.authenticate, slug, authorization)
-    scope = TenantScope(
-        db=db,
-        tenant=principal.tenant,
-        base_url=settings.scim_base_url(slug),
-        limits=state.limits,
+    scope = TenantScope.of(db, principal.tenant, settings.scim_base_url(slug), state.limits)
+    limiter = _rate_limiter(request, settings)
+    if limiter is not None:
+        limiter.acquire(principal.token_id)
+    idp = detect_idp(request.headers, request.method, request.url.path, request.query_params)
+    request.state.scim_principal, request.state.scim_idp = principal, idp  # for the audit log
+    return ScimContext(
+        settings=settings, principal=principal, scope=scope, inline_db=inline, idp=idp
     )
-    return ScimContext(settings=settings, principal=principal, scope=scope, inline_db=inline)
+
+
+def _rate_limiter(request: Request, settings: Settings) -> TokenBuckets | None:
+    """The app's per-token limiter, made on first use (None when it is off)."""
+    state = request.app.state
+    try:
+        limiter: TokenBuckets | None = state.rate_limiter
+    except AttributeError:
+        limiter = state.rate_limiter = TokenBuckets.from_settings(settings)
+    return limiter

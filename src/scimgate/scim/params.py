@@ -38,7 +38,21 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
         raise InvalidSyntax(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise InvalidSyntax("the request body must be a JSON object")
+    # PostgreSQL text and jsonb cannot hold U+0000; refuse it on both backends
+    # alike. The byte search keeps the walk off the hot path.
+    if b"\\u0000" in raw and _holds_nul(body):
+        raise InvalidValue("strings may not contain the NUL character (U+0000)")
     return body
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _int(name: str, value: str | None) -> int | None:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from scimgate.errors import MethodNotAllowed, NotFound, NotImplementedByServer
+from scimgate.errors import Forbidden, MethodNotAllowed, NotFound, NotImplementedByServer
 from scimgate.model.discovery import (
     resource_type_document,
     schema_document,
@@ -24,6 +24,11 @@ from scimgate.model.schemas import (
     SCHEMAS,
     USER,
     ResourceType,
+)
+from scimgate.scim.compat import (
+    normalize_bulk_body,
+    normalize_patch_body,
+    normalize_resource_body,
 )
 from scimgate.scim.context import scim_context
 from scimgate.scim.params import (
@@ -69,8 +74,16 @@ def _wants(request: Request, rt: ResourceType, name: str) -> bool:
 # -- discovery (RFC 7644 §4) ------------------------------------------------------
 
 
+def _refuse_filter(request: Request) -> None:
+    # RFC 7644 §4: a filter on a discovery endpoint SHOULD get 403, so a client
+    # cannot believe the documents it gets matched its conditions.
+    if "filter" in request.query_params:
+        raise Forbidden("discovery endpoints do not support filtering")
+
+
 async def get_service_provider_config(request: Request) -> Response:
     ctx = await scim_context(request)
+    _refuse_filter(request)
     limits = ctx.scope.limits
     return ScimResponse(
         service_provider_config(
@@ -84,6 +97,7 @@ async def get_service_provider_config(request: Request) -> Response:
 
 async def list_resource_types(request: Request) -> Response:
     ctx = await scim_context(request)
+    _refuse_filter(request)
     docs = [resource_type_document(rt, ctx.scope.base_url) for rt in RESOURCE_TYPES]
     return _list_response(ListResult(total=len(docs), start_index=1, resources=docs))
 
@@ -99,6 +113,7 @@ async def get_resource_type(request: Request) -> Response:
 
 async def list_schemas(request: Request) -> Response:
     ctx = await scim_context(request)
+    _refuse_filter(request)
     docs = [schema_document(schema, ctx.scope.base_url) for schema in SCHEMAS]
     return _list_response(ListResult(total=len(docs), start_index=1, resources=docs))
 
@@ -144,7 +159,11 @@ async def search_root(request: Request) -> Response:
 
 async def create_resource(request: Request, rt: ResourceType) -> Response:
     ctx = await scim_context(request)
-    payload = await read_json_object(request, ctx.scope.limits.max_payload_bytes)
+    payload = normalize_resource_body(
+        await read_json_object(request, ctx.scope.limits.max_payload_bytes),
+        rt,
+        ctx.scope.registered_extensions,
+    )
     if rt is USER:
         resource = await ctx.run(users.create_user, ctx.scope, payload)
         return _resource_response(request, resource, USER, 201)
@@ -172,7 +191,11 @@ async def get_resource(request: Request, rt: ResourceType) -> Response:
 
 async def replace_resource(request: Request, rt: ResourceType) -> Response:
     ctx = await scim_context(request)
-    payload = await read_json_object(request, ctx.scope.limits.max_payload_bytes)
+    payload = normalize_resource_body(
+        await read_json_object(request, ctx.scope.limits.max_payload_bytes),
+        rt,
+        ctx.scope.registered_extensions,
+    )
     resource_id = request.path_params["id"]
     if_match = request.headers.get("if-match")
     if rt is USER:
@@ -193,7 +216,11 @@ async def replace_resource(request: Request, rt: ResourceType) -> Response:
 
 async def patch_resource(request: Request, rt: ResourceType) -> Response:
     ctx = await scim_context(request)
-    body = await read_json_object(request, ctx.scope.limits.max_payload_bytes)
+    body = normalize_patch_body(
+        await read_json_object(request, ctx.scope.limits.max_payload_bytes),
+        rt,
+        ctx.scope.registered_extensions,
+    )
     operations = parse_patch_request(body, max_operations=ctx.scope.limits.max_patch_operations)
     resource_id = request.path_params["id"]
     if_match = request.headers.get("if-match")
@@ -238,7 +265,10 @@ async def delete_resource(request: Request, rt: ResourceType) -> Response:
 
 async def post_bulk(request: Request) -> Response:
     ctx = await scim_context(request)
-    payload = await read_json_object(request, ctx.scope.limits.max_payload_bytes)
+    payload = normalize_bulk_body(
+        await read_json_object(request, ctx.scope.limits.max_payload_bytes),
+        ctx.scope.registered_extensions,
+    )
     result: dict[str, Any] = await ctx.run(bulk.process_bulk, ctx.scope, payload)
     return ScimResponse(result)
 
@@ -284,6 +314,10 @@ def scim_routes() -> list[BaseRoute]:
         routes += [
             Route(collection, _for(list_resources, rt), methods=["GET"]),
             Route(collection, _for(create_resource, rt), methods=["POST"]),
+            # Microsoft's reference tests list "/Users/?filter=...": a trailing
+            # slash on a collection (compat: trailing-slash-collections).
+            Route(f"{collection}/", _for(list_resources, rt), methods=["GET"]),
+            Route(f"{collection}/", _for(create_resource, rt), methods=["POST"]),
             Route(f"{collection}/.search", _for(search_resources, rt), methods=["POST"]),
             Route(f"{collection}/{{id}}", _for(get_resource, rt), methods=["GET"]),
             Route(f"{collection}/{{id}}", _for(replace_resource, rt), methods=["PUT"]),

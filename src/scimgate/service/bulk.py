@@ -128,7 +128,7 @@ def _error_entry(op: _Operation, exc: ScimgateError) -> dict[str, Any]:
 
 
 def _run(scope: TenantScope, op: _Operation, ids: dict[str, str]) -> dict[str, Any]:
-    path = _substitute(op.path, ids)
+    path = "/".join(_substitute(segment, ids) for segment in op.path.split("/"))
     match = _PATH.match(path)
     if not match:
         raise NotFound(f"no bulk target {path!r}")

@@ -25,9 +25,11 @@ from scimgate.model.patch_members import (
 )
 from scimgate.model.schemas import GROUP
 from scimgate.model.validation import normalize_resource
+from scimgate.service import lifecycle
 from scimgate.service.clock import utcnow
 from scimgate.service.resources import Resource, check_if_match, render_group
 from scimgate.service.scope import TenantScope
+from scimgate.storage.events import NewEvent
 from scimgate.storage.repository import TenantRepository
 from scimgate.storage.rows import GroupRow
 
@@ -85,6 +87,38 @@ def _render(repo: TenantRepository, scope: TenantScope, row: GroupRow, members: 
     return render_group(row, scope.base_url, listed)
 
 
+def _ref(row: GroupRow) -> dict[str, Any]:
+    return {"id": row.id, "displayName": row.display_name, "externalId": row.external_id}
+
+
+def _after_membership(
+    repo: TenantRepository,
+    scope: TenantScope,
+    row: GroupRow,
+    added: list[str],
+    removed: list[str],
+) -> list[NewEvent]:
+    """Events for a membership change, and the roles and states it changes."""
+    found = lifecycle.membership_events(repo, _ref(row), added, removed)
+    if (added or removed) and repo.roles.group_is_mapped(row.id):
+        found += lifecycle.recompute(repo, scope.settings, sorted(set(added) | set(removed)))
+    return found
+
+
+def _after_rename(
+    repo: TenantRepository, scope: TenantScope, before: GroupRow, after: GroupRow
+) -> list[NewEvent]:
+    """A new displayName or externalId may match other rules: recompute its members."""
+    found = [lifecycle.group_event("group.updated", _ref(after), before=_ref(before))]
+    identity_changed = (before.display_name.lower(), before.external_id) != (
+        after.display_name.lower(),
+        after.external_id,
+    )
+    if identity_changed and repo.roles.has_rules():
+        found += lifecycle.recompute(repo, scope.settings, sorted(repo.groups.member_ids(after.id)))
+    return found
+
+
 def create_group(scope: TenantScope, payload: dict[str, Any], *, members: bool = True) -> Resource:
     doc, given = normalize_resource(
         payload, GROUP, registered_extensions=scope.registered_extensions
@@ -103,8 +137,12 @@ def create_group(scope: TenantScope, payload: dict[str, Any], *, members: bool =
             doc=doc,
         ):
             raise Uniqueness(f"a group named {name!r} already exists")
-        repo.groups.add_members(group_id, ids)
-        return _render(repo, scope, _get_row(repo, group_id), members and bool(ids))
+        added = repo.groups.add_members(group_id, ids)
+        row = _get_row(repo, group_id)
+        found = [lifecycle.group_event("group.created", _ref(row))]
+        found += _after_membership(repo, scope, row, added, [])
+        lifecycle.emit(repo, found)
+        return _render(repo, scope, row, members and bool(ids))
 
 
 def get_group(scope: TenantScope, group_id: str, *, members: bool = True) -> Resource:
@@ -128,11 +166,13 @@ def replace_group(
     with scope.db.tenant(scope.tenant.id, write=True) as repo:
         row = _get_row(repo, group_id)
         check_if_match(if_match, row.version)
-        changed = doc != row.doc
+        added: list[str] = []
+        removed: list[str] = []
         if given is not None:
             # PUT replaces the member list; write only the difference.
-            changed = _replace_members(repo, group_id, ids) or changed
-        if changed:
+            added, removed = _replace_members(repo, group_id, ids)
+        found: list[NewEvent] = []
+        if doc != row.doc:
             # PUT replaces the whole group: the last writer wins, by definition.
             repo.groups.update(
                 group_id,
@@ -142,10 +182,18 @@ def replace_group(
                 now=utcnow(),
                 doc=doc,
             )
-        return _render(repo, scope, _get_row(repo, group_id), members)
+            found += _after_rename(repo, scope, row, _get_row(repo, group_id))
+        elif added or removed:
+            repo.groups.bump(group_id, utcnow())
+        after = _get_row(repo, group_id)
+        found += _after_membership(repo, scope, after, added, removed)
+        lifecycle.emit(repo, found)
+        return _render(repo, scope, after, members)
 
 
-def _replace_members(repo: TenantRepository, group_id: str, ids: list[str]) -> bool:
+def _replace_members(
+    repo: TenantRepository, group_id: str, ids: list[str]
+) -> tuple[list[str], list[str]]:
     wanted = set(ids)
     current = repo.groups.member_ids(group_id)
     to_add = [i for i in ids if i not in current]
@@ -153,19 +201,21 @@ def _replace_members(repo: TenantRepository, group_id: str, ids: list[str]) -> b
     _require_users(repo, to_add)
     removed = repo.groups.remove_members(group_id, to_remove)
     added = repo.groups.add_members(group_id, to_add)
-    return bool(removed or added)
+    return added, removed
 
 
-def _apply_member_change(repo: TenantRepository, group_id: str, change: MemberChange) -> bool:
-    """Apply one membership change as row writes; True when a row changed."""
+def _apply_member_change(
+    repo: TenantRepository, group_id: str, change: MemberChange
+) -> tuple[list[str], list[str]]:
+    """Apply one membership change as row writes; the ids (added, removed)."""
     if isinstance(change, AddMembers):
         ids = list(dict.fromkeys(change.ids))
         _require_users(repo, ids)
-        return repo.groups.add_members(group_id, ids) > 0
+        return repo.groups.add_members(group_id, ids), []
     if isinstance(change, RemoveMembers):
-        return repo.groups.remove_members(group_id, list(dict.fromkeys(change.ids))) > 0
+        return [], repo.groups.remove_members(group_id, list(dict.fromkeys(change.ids)))
     if isinstance(change, RemoveAllMembers):
-        return repo.groups.remove_all_members(group_id) > 0
+        return [], repo.groups.remove_all_members(group_id)
     if isinstance(change, ReplaceMembers):
         return _replace_members(repo, group_id, list(dict.fromkeys(change.ids)))
     assert isinstance(change, RemoveMembersWhere)
@@ -181,7 +231,7 @@ def _apply_member_change(repo: TenantRepository, group_id: str, change: MemberCh
             _MEMBERS_ATTRIBUTE,
         )
     ]
-    return repo.groups.remove_members(group_id, doomed) > 0
+    return [], repo.groups.remove_members(group_id, doomed)
 
 
 def patch_group(
@@ -200,7 +250,7 @@ def patch_group(
             with scope.db.tenant(scope.tenant.id, write=True) as repo:
                 row = _get_row(repo, group_id)
                 check_if_match(if_match, row.version)
-                _patch_in_transaction(repo, row, other_ops, member_changes)
+                _patch_in_transaction(repo, scope, row, other_ops, member_changes)
                 if not want_body:
                     return None
                 return _render(repo, scope, _get_row(repo, group_id), members)
@@ -211,6 +261,7 @@ def patch_group(
 
 def _patch_in_transaction(
     repo: TenantRepository,
+    scope: TenantScope,
     row: GroupRow,
     other_ops: list[PatchOperation],
     member_changes: list[MemberChange],
@@ -218,10 +269,19 @@ def _patch_in_transaction(
     result = apply_patch(row.doc, other_ops, GROUP) if other_ops else None
     doc_changed = result is not None and result.changed
     new_name = _display_name(result.doc) if result is not None and doc_changed else None
-    rows_changed = False
+    # Net effect of the changes in request order (remove then re-add is no change).
+    added: dict[str, None] = {}
+    removed: dict[str, None] = {}
     for change in member_changes:
-        rows_changed = _apply_member_change(repo, row.id, change) or rows_changed
+        now_added, now_removed = _apply_member_change(repo, row.id, change)
+        for member in now_removed:
+            if added.pop(member, 0) == 0:
+                removed[member] = None
+        for member in now_added:
+            if removed.pop(member, 0) == 0:
+                added[member] = None
     now = utcnow()
+    found: list[NewEvent] = []
     if result is not None and new_name is not None:
         # The document changed: write it only over the version we read.
         if not repo.groups.update(
@@ -233,14 +293,23 @@ def _patch_in_transaction(
             doc=result.doc,
         ):
             raise _LostRace
-    elif rows_changed:
+        found += _after_rename(repo, scope, row, _get_row(repo, row.id))
+    elif added or removed:
         # Membership rows alone commute with other writers: an atomic
         # increment is enough, no need to retry on a concurrent change.
         repo.groups.bump(row.id, now)
+    found += _after_membership(repo, scope, row, list(added), list(removed))
+    lifecycle.emit(repo, found)
 
 
 def delete_group(scope: TenantScope, group_id: str, *, if_match: str | None = None) -> None:
     with scope.db.tenant(scope.tenant.id, write=True) as repo:
         row = _get_row(repo, group_id)
         check_if_match(if_match, row.version)
+        mapped = repo.roles.group_is_mapped(group_id)
+        former = sorted(repo.groups.member_ids(group_id)) if mapped else []
         repo.groups.delete(group_id)
+        found = [lifecycle.group_event("group.deleted", _ref(row))]
+        if former:
+            found += lifecycle.recompute(repo, scope.settings, former)
+        lifecycle.emit(repo, found)

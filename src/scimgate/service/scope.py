@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from scimgate.model.entities import Tenant
+from scimgate.model.entities import Tenant, TenantSettings
 from scimgate.storage.database import Database
 
 
@@ -24,8 +24,13 @@ class TenantScope:
     tenant: Tenant
     base_url: str  # the tenant's SCIM base URL, without a trailing slash
     limits: Limits
+    settings: TenantSettings = field(default_factory=TenantSettings)
+
+    @classmethod
+    def of(cls, db: Database, tenant: Tenant, base_url: str, limits: Limits) -> TenantScope:
+        return cls(db, tenant, base_url, limits, TenantSettings.from_dict(tenant.settings))
 
     @property
     def registered_extensions(self) -> frozenset[str]:
         """Extension schema URNs this tenant registered; their attributes are kept as sent."""
-        return frozenset(self.tenant.settings.get("scim_extensions", ()))
+        return frozenset(self.settings.scim_extensions)

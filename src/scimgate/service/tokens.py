@@ -106,10 +106,9 @@ class TokenAuthenticator:
         self._lock = threading.Lock()
 
     def authenticate(self, tenant_slug: str, authorization: str | None) -> Principal:
-        secret = _bearer_secret(authorization)
+        secret = bearer_secret(authorization, TOKEN_MARKER)
         presented_hash = hash_secret(secret)
-        with self._db.directory() as directory:
-            found = directory.token_by_hash(presented_hash)
+        found = self._db.find_token(presented_hash)
         if found is None:
             raise Unauthorized("Invalid bearer token")
         token, tenant, stored_hash = found
@@ -140,7 +139,12 @@ class TokenAuthenticator:
             directory.touch_token(token_id, utcnow())
 
 
-def _bearer_secret(authorization: str | None) -> str:
+def bearer_secret(authorization: str | None, marker: str) -> str:
+    """The secret of ``Authorization: Bearer <marker>...``; Unauthorized for anything else.
+
+    Shared by SCIM tokens (``sgt_``) and API keys (``sgk_``): a secret of the
+    other kind is refused here, before any database lookup.
+    """
     if not authorization:
         raise Unauthorized("Missing Authorization header")
     scheme, _, credentials = authorization.partition(" ")
@@ -151,8 +155,8 @@ def _bearer_secret(authorization: str | None) -> str:
         raise Unauthorized("Empty bearer token")
     if (
         len(secret) > _MAX_TOKEN_LENGTH
-        or not secret.startswith(TOKEN_MARKER)
-        or not _TOKEN_ALPHABET.issuperset(secret[len(TOKEN_MARKER) :])
+        or not secret.startswith(marker)
+        or not _TOKEN_ALPHABET.issuperset(secret[len(marker) :])
     ):
         raise Unauthorized("Malformed bearer token")
     return secret

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from scimgate.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
 from scimgate.model.patch import PatchOperation, apply_patch
 from scimgate.model.schemas import USER
 from scimgate.model.validation import normalize_resource
+from scimgate.service import lifecycle
 from scimgate.service.clock import utcnow
 from scimgate.service.resources import Resource, check_if_match, render_user
 from scimgate.service.scope import TenantScope
+from scimgate.storage.events import NewEvent
 from scimgate.storage.repository import TenantRepository
 from scimgate.storage.rows import UserRow
 
@@ -27,13 +30,16 @@ def _columns(doc: dict[str, Any]) -> dict[str, Any]:
     user_name = doc.get("userName")
     if not isinstance(user_name, str) or not user_name.strip():
         raise InvalidValue("userName is required")
-    active = doc.get("active", True)
     return {
         "user_name": user_name,
         "external_id": doc.get("externalId"),
         "display_name": doc.get("displayName"),
-        "active": bool(active),
+        "active": bool(doc.get("active", True)),
     }
+
+
+def _app_state(row: UserRow) -> dict[str, Any]:
+    return {"enabled": row.enabled, "deactivationReason": row.deactivation_reason}
 
 
 def _render(repo: TenantRepository, scope: TenantScope, row: UserRow, groups: bool) -> Resource:
@@ -53,23 +59,57 @@ def create_user(scope: TenantScope, payload: dict[str, Any], *, groups: bool = T
     # A new user without "active" is active; say so in the stored resource.
     doc.setdefault("active", True)
     columns = _columns(doc)
+    enabled, reason = lifecycle.initial_state(scope.settings, columns["active"])
     user_id = str(uuid.uuid4())
     now = utcnow()
+    row = UserRow(
+        id=user_id,
+        user_name=columns["user_name"],
+        external_id=columns["external_id"],
+        active=columns["active"],
+        created=now,
+        last_modified=now,
+        version=1,
+        doc=doc,
+        enabled=enabled,
+        deactivation_reason=reason,
+    )
+    # A new user belongs to no group yet.
+    resource = render_user(row, scope.base_url, None)
     with scope.db.tenant(scope.tenant.id, write=True) as repo:
-        if not repo.users.insert(user_id=user_id, now=now, doc=doc, **columns):
-            raise Uniqueness(f"userName {columns['user_name']!r} is already taken")
-        row = UserRow(
-            id=user_id,
-            user_name=columns["user_name"],
-            external_id=columns["external_id"],
-            active=columns["active"],
-            created=now,
-            last_modified=now,
-            version=1,
+        inserted = repo.users.insert(
+            user_id=user_id,
+            now=now,
             doc=doc,
+            enabled=enabled,
+            deactivation_reason=reason,
+            **columns,
         )
-        # A new user belongs to no group yet.
-        return render_user(row, scope.base_url, None)
+        if not inserted:
+            raise Uniqueness(f"userName {columns['user_name']!r} is already taken")
+        found = [lifecycle.user_event("user.created", user_id, resource.body, **_app_state(row))]
+        roles = lifecycle.initial_roles(scope.settings, enabled)
+        if roles:
+            repo.roles.grant(user_id, roles)
+            found.append(
+                lifecycle.user_event(
+                    "user.roles_changed", user_id, _snapshot(row), before=[], after=roles
+                )
+            )
+        lifecycle.emit(repo, found)
+    return resource
+
+
+def _snapshot(row: UserRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "userName": row.user_name,
+        "externalId": row.external_id,
+        "displayName": row.doc.get("displayName"),
+        "active": row.active,
+        "enabled": row.enabled,
+        "deactivationReason": row.deactivation_reason,
+    }
 
 
 def get_user(scope: TenantScope, user_id: str, *, groups: bool = True) -> Resource:
@@ -96,7 +136,7 @@ def replace_user(
             new_doc.setdefault("active", row.active)
             if new_doc == row.doc:
                 return _render(repo, scope, row, groups)
-            updated = _write(repo, row, new_doc)
+            updated = _write(repo, scope, row, new_doc)
             if updated is not None:
                 return _render(repo, scope, updated, groups)
     raise PreconditionFailed("the user kept changing; retry the request")
@@ -117,32 +157,91 @@ def patch_user(
             result = apply_patch(row.doc, operations, USER)
             if not result.changed:
                 return _render(repo, scope, row, groups)
-            updated = _write(repo, row, result.doc)
+            updated = _write(repo, scope, row, result.doc)
             if updated is not None:
                 return _render(repo, scope, updated, groups)
     raise PreconditionFailed("the user kept changing; retry the request")
 
 
-def _write(repo: TenantRepository, row: UserRow, doc: dict[str, Any]) -> UserRow | None:
-    """Store ``doc`` as the next version of ``row``; None if another writer got there first."""
+def _write(
+    repo: TenantRepository, scope: TenantScope, row: UserRow, doc: dict[str, Any]
+) -> UserRow | None:
+    """Store ``doc`` as the next version of ``row`` with its lifecycle consequences.
+
+    None if another writer got there first (nothing was written).
+    """
     columns = _columns(doc)
+    if columns["active"] != row.active:
+        enabled, reason = lifecycle.state_for_active(
+            repo, scope.settings, row.id, columns["active"]
+        )
+    else:
+        enabled, reason = row.enabled, row.deactivation_reason
     now = utcnow()
-    if not repo.users.update(row.id, row.version, now=now, doc=doc, **columns):
+    if not repo.users.update(
+        row.id,
+        row.version,
+        now=now,
+        doc=doc,
+        enabled=enabled,
+        deactivation_reason=reason,
+        **columns,
+    ):
         return None
-    return UserRow(
-        id=row.id,
+    updated = replace(
+        row,
         user_name=columns["user_name"],
         external_id=columns["external_id"],
         active=columns["active"],
-        created=row.created,
         last_modified=now,
         version=row.version + 1,
         doc=doc,
+        enabled=enabled,
+        deactivation_reason=reason,
     )
+    snapshot = _snapshot(updated)
+    found: list[NewEvent] = [
+        lifecycle.user_event(
+            "user.updated",
+            row.id,
+            render_user(updated, scope.base_url, None).body,
+            **_app_state(updated),
+        )
+    ]
+    found += lifecycle.state_events(row.id, snapshot, row.enabled, enabled, reason)
+    if enabled != row.enabled:
+        if not enabled and not columns["active"]:
+            found += lifecycle.disabled(repo, row.id, snapshot)
+        else:
+            found += lifecycle.recompute(repo, scope.settings, [row.id])
+    lifecycle.emit(repo, found)
+    return updated
 
 
 def delete_user(scope: TenantScope, user_id: str, *, if_match: str | None = None) -> None:
+    """DELETE (RFC 7644 §3.6): a soft delete by default (hidden, deactivated, purged later)."""
     with scope.db.tenant(scope.tenant.id, write=True) as repo:
         row = _get_row(repo, user_id)
         check_if_match(if_match, row.version)
-        repo.users.delete(user_id, utcnow())
+        before_roles = repo.roles.roles_of([user_id]).get(user_id, [])
+        now = utcnow()
+        if scope.settings.delete_mode == "hard":
+            left = repo.users.delete(user_id, now)
+        else:
+            left = repo.users.soft_delete(user_id, now)
+        gone = replace(row, enabled=False, deactivation_reason=lifecycle.DELETED)
+        snapshot = _snapshot(gone)
+        found: list[NewEvent] = [
+            lifecycle.user_event("user.deleted", user_id, snapshot, mode=scope.settings.delete_mode)
+        ]
+        if before_roles:
+            found.append(
+                lifecycle.user_event(
+                    "user.roles_changed", user_id, snapshot, before=before_roles, after=[]
+                )
+            )
+        for group_id in left:
+            found.append(
+                lifecycle.group_event("group.member_removed", {"id": group_id}, member=snapshot)
+            )
+        lifecycle.emit(repo, found)

@@ -8,7 +8,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from scimgate.model.entities import ScimToken, Tenant
-from scimgate.storage.tables import scim_tokens, tenants
+from scimgate.storage.api_keys import ApiKeyStore
+from scimgate.storage.deliveries import DeliveryQueue
+from scimgate.storage.driver import DriverSql, json_value, required_timestamp, timestamp_value
+from scimgate.storage.tables import roles, scim_tokens, tenants
+from scimgate.storage.webhooks import WebhookStore
+
+BUILT_IN_ROLES = (("tenant_admin", "Tenant Admin"), ("member", "Standard User"))
 
 
 def tenant_from_row(row: Any) -> Tenant:
@@ -45,9 +51,47 @@ _TOKEN_WITH_TENANT = sa.select(
 ).join(tenants, tenants.c.id == scim_tokens.c.tenant_id)
 
 
+_TOKEN_BY_HASH = DriverSql(
+    "SELECT t.id, t.tenant_id, t.name, t.prefix, t.created_at, t.expires_at,"
+    " t.last_used_at, t.revoked_at, t.secret_hash,"
+    " n.slug, n.name, n.created_at, n.disabled, n.settings"
+    " FROM scim_tokens t JOIN tenants n ON n.id = t.tenant_id WHERE t.secret_hash = %s"
+)
+
+
+def find_token(driver: Any, sqlite: bool, secret_hash: str) -> tuple[ScimToken, Tenant, str] | None:
+    """``Directory.token_by_hash`` on a bare DB-API connection (see ``Database.find_token``)."""
+    row = driver.execute(_TOKEN_BY_HASH.text(sqlite), (secret_hash,)).fetchone()
+    if row is None:
+        return None
+    token = ScimToken(
+        id=row[0],
+        tenant_id=row[1],
+        name=row[2],
+        prefix=row[3],
+        created_at=required_timestamp(row[4]),
+        expires_at=timestamp_value(row[5]),
+        last_used_at=timestamp_value(row[6]),
+        revoked_at=timestamp_value(row[7]),
+    )
+    tenant = Tenant(
+        id=row[1],
+        slug=row[9],
+        name=row[10],
+        created_at=required_timestamp(row[11]),
+        disabled=bool(row[12]),
+        settings=json_value(row[13]) or {},
+    )
+    return token, tenant, row[8]
+
+
 class Directory:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
+        self.api_keys = ApiKeyStore(conn)
+        # Global webhooks (every tenant's events) and the worker's cross-tenant queue.
+        self.webhooks = WebhookStore(conn, None)
+        self.deliveries = DeliveryQueue(conn)
 
     def create_tenant(self, slug: str, name: str, now: datetime) -> Tenant | None:
         """Insert a tenant; None when the slug is taken."""
@@ -62,7 +106,17 @@ class Directory:
                 )
         except sa.exc.IntegrityError:
             return None
-        return self.tenant_by_slug(slug)
+        tenant = self.tenant_by_slug(slug)
+        assert tenant is not None
+        # Every tenant starts with the two built-in roles.
+        self._conn.execute(
+            roles.insert(),
+            [
+                {"tenant_id": tenant.id, "key": key, "name": name, "created_at": now}
+                for key, name in BUILT_IN_ROLES
+            ],
+        )
+        return tenant
 
     def tenant_by_slug(self, slug: str) -> Tenant | None:
         row = self._conn.execute(sa.select(tenants).where(tenants.c.slug == slug)).first()
@@ -71,6 +125,11 @@ class Directory:
     def list_tenants(self) -> list[Tenant]:
         rows = self._conn.execute(sa.select(tenants).order_by(tenants.c.slug))
         return [tenant_from_row(row) for row in rows]
+
+    def set_tenant_settings(self, tenant_id: int, settings: dict[str, Any]) -> None:
+        self._conn.execute(
+            tenants.update().where(tenants.c.id == tenant_id).values(settings=settings)
+        )
 
     def set_tenant_disabled(self, tenant_id: int, disabled: bool) -> None:
         self._conn.execute(

@@ -430,6 +430,26 @@ class _Compiler:
 _CACHE: dict[tuple[Expr, int], tuple[ResourceType, Predicate]] = {}
 
 
+def user_name_equals(expr: Expr) -> str | None:
+    """The lower-cased name when ``expr`` is exactly ``userName eq "<string>"``, else None.
+
+    That is how every IdP looks a user up before creating it; the store answers
+    it on the driver with the unique (tenant_id, user_name_lower) index instead
+    of compiling the filter (what compile_filter would build for it too:
+    ``user_name_lower = <value lower-cased>``).
+    """
+    if (
+        isinstance(expr, Compare)
+        and expr.op == "eq"
+        and isinstance(expr.value, str)
+        and expr.path.uri is None
+        and expr.path.sub is None
+        and expr.path.attr.lower() == "username"
+    ):
+        return expr.value.lower()
+    return None
+
+
 def compile_filter(expr: Expr, rt: ResourceType) -> Predicate:
     """The SQL condition for ``expr`` on ``rt``'s table (``users`` or ``groups``).
 
@@ -524,3 +544,34 @@ def order_by(rt: ResourceType, path: str, descending: bool = False) -> list[Colu
     if descending:
         return [key.desc().nulls_first(), table.c.id.desc()]
     return [key.asc().nulls_last(), table.c.id.asc()]
+
+
+def select_page(
+    conn: sa.Connection,
+    rt: ResourceType,
+    columns: tuple[ColumnElement[Any], ...],
+    scope: ColumnElement[bool],
+    filter_expr: Expr | None,
+    sort_by: str | None,
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[Any]]:
+    """(total, rows) of one list page, all in SQL: the tenant ``scope``, the filter,
+    a stable order (ties broken by id), offset and limit."""
+    table = _table(rt)
+    conditions = [scope]
+    if filter_expr is not None:
+        conditions.append(compile_filter(filter_expr, rt))
+    total = conn.execute(
+        sa.select(sa.func.count()).select_from(table).where(*conditions)
+    ).scalar_one()
+    if limit <= 0 or offset >= total:
+        return total, []
+    order = (
+        order_by(rt, sort_by, descending)
+        if sort_by
+        else [table.c.id.desc() if descending else table.c.id]
+    )
+    query = sa.select(*columns).where(*conditions).order_by(*order).offset(offset).limit(limit)
+    return total, list(conn.execute(query))

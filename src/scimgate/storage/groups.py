@@ -19,7 +19,18 @@ from scimgate.errors import InvalidValue, Uniqueness
 from scimgate.model.filter import Expr
 from scimgate.model.schemas import GROUP
 from scimgate.storage._sql import chunks, insert_ignoring_conflicts
-from scimgate.storage.filters import compile_filter, order_by
+from scimgate.storage.driver import (
+    DriverSql,
+    execute,
+    fetch_all,
+    fetch_one,
+    integrity_error,
+    is_sqlite,
+    json_value,
+    required_timestamp,
+    timestamp_param,
+)
+from scimgate.storage.filters import select_page
 from scimgate.storage.rows import GroupRow, MemberRef, Page
 from scimgate.storage.tables import group_members, groups, users
 
@@ -31,6 +42,24 @@ _COLUMNS = (
     groups.c.last_modified,
     groups.c.version,
     groups.c.doc,
+)
+
+
+# What every GET and single-member PATCH of a group runs, on the driver (see storage/driver.py).
+_GET = DriverSql(
+    "SELECT id, display_name, external_id, created, last_modified, version, doc"
+    " FROM groups WHERE tenant_id = %s AND id = %s"
+)
+_BUMP = DriverSql(
+    "UPDATE groups SET version = version + 1, last_modified = %s WHERE tenant_id = %s AND id = %s"
+)
+_ADD_ONE = DriverSql(
+    "INSERT INTO group_members (group_id, member_id, tenant_id) VALUES (%s, %s, %s)"
+    " ON CONFLICT DO NOTHING RETURNING member_id"
+)
+_REMOVE_ONE = DriverSql(
+    "DELETE FROM group_members WHERE tenant_id = %s AND group_id = %s AND member_id = %s"
+    " RETURNING member_id"
 )
 
 
@@ -50,7 +79,11 @@ class GroupStore:
     def __init__(self, conn: sa.Connection, tenant_id: int) -> None:
         self._conn = conn
         self._tenant_id = tenant_id
-        self._mine = groups.c.tenant_id == tenant_id
+
+    @property
+    def _mine(self) -> sa.ColumnElement[bool]:
+        # Built on use: a repository is made per transaction (see UserStore._mine).
+        return groups.c.tenant_id == self._tenant_id
 
     def insert(
         self,
@@ -63,7 +96,8 @@ class GroupStore:
     ) -> bool:
         """Insert a group; False when the displayName is taken (case-insensitively)."""
         result = self._conn.execute(
-            insert_ignoring_conflicts(self._conn, groups).values(
+            insert_ignoring_conflicts(self._conn, groups)
+            .values(
                 id=group_id,
                 tenant_id=self._tenant_id,
                 display_name=display_name,
@@ -74,14 +108,24 @@ class GroupStore:
                 version=1,
                 doc=doc,
             )
+            .returning(groups.c.id)
         )
-        return bool(result.rowcount)
+        # rowcount is unreliable for ON CONFLICT DO NOTHING on psycopg; RETURNING is not.
+        return result.first() is not None
 
     def get(self, group_id: str) -> GroupRow | None:
-        row = self._conn.execute(
-            sa.select(*_COLUMNS).where(self._mine, groups.c.id == group_id)
-        ).first()
-        return _row(row) if row else None
+        row = fetch_one(self._conn, _GET, (self._tenant_id, group_id))
+        if row is None:
+            return None
+        return GroupRow(
+            id=row[0],
+            display_name=row[1],
+            external_id=row[2],
+            created=required_timestamp(row[3]),
+            last_modified=required_timestamp(row[4]),
+            version=row[5],
+            doc=json_value(row[6]),
+        )
 
     def update(
         self,
@@ -125,11 +169,8 @@ class GroupStore:
 
     def bump(self, group_id: str, now: datetime) -> None:
         """Advance the version after a membership change (an atomic increment)."""
-        self._conn.execute(
-            groups.update()
-            .where(self._mine, groups.c.id == group_id)
-            .values(version=groups.c.version + 1, last_modified=now)
-        )
+        moment = timestamp_param(now, is_sqlite(self._conn))
+        execute(self._conn, _BUMP, (moment, self._tenant_id, group_id))
 
     def delete(self, group_id: str) -> bool:
         result = self._conn.execute(groups.delete().where(self._mine, groups.c.id == group_id))
@@ -137,10 +178,18 @@ class GroupStore:
 
     # -- membership rows -----------------------------------------------------------
 
-    def add_members(self, group_id: str, member_ids: list[str]) -> int:
-        """Insert membership rows, ignoring existing ones; returns how many were new."""
-        added = 0
-        statement = insert_ignoring_conflicts(self._conn, group_members)
+    def add_members(self, group_id: str, member_ids: list[str]) -> list[str]:
+        """Insert membership rows, ignoring existing ones; returns the ids that were new."""
+        if len(member_ids) == 1:  # the IdP's usual single-member PATCH
+            try:
+                new = fetch_all(self._conn, _ADD_ONE, (group_id, member_ids[0], self._tenant_id))
+            except integrity_error(self._conn) as exc:  # the user was deleted meanwhile
+                raise InvalidValue("a member to add no longer exists") from exc
+            return [member for (member,) in new]
+        added: list[str] = []
+        statement = insert_ignoring_conflicts(self._conn, group_members).returning(
+            group_members.c.member_id
+        )
         for part in chunks(member_ids):
             try:
                 result = self._conn.execute(
@@ -152,30 +201,38 @@ class GroupStore:
                 )
             except sa.exc.IntegrityError as exc:  # the user was deleted meanwhile
                 raise InvalidValue("a member to add no longer exists") from exc
-            added += max(result.rowcount, 0)
+            added.extend(result.scalars())
         return added
 
-    def remove_members(self, group_id: str, member_ids: list[str]) -> int:
-        removed = 0
+    def remove_members(self, group_id: str, member_ids: list[str]) -> list[str]:
+        """Delete these membership rows; returns the ids that were members."""
+        if len(member_ids) == 1:
+            gone = fetch_all(self._conn, _REMOVE_ONE, (self._tenant_id, group_id, member_ids[0]))
+            return [member for (member,) in gone]
+        removed: list[str] = []
         for part in chunks(member_ids):
             result = self._conn.execute(
-                group_members.delete().where(
+                group_members.delete()
+                .where(
                     group_members.c.tenant_id == self._tenant_id,
                     group_members.c.group_id == group_id,
                     group_members.c.member_id.in_(part),
                 )
+                .returning(group_members.c.member_id)
             )
-            removed += result.rowcount
+            removed.extend(result.scalars())
         return removed
 
-    def remove_all_members(self, group_id: str) -> int:
+    def remove_all_members(self, group_id: str) -> list[str]:
         result = self._conn.execute(
-            group_members.delete().where(
+            group_members.delete()
+            .where(
                 group_members.c.tenant_id == self._tenant_id,
                 group_members.c.group_id == group_id,
             )
+            .returning(group_members.c.member_id)
         )
-        return result.rowcount
+        return list(result.scalars())
 
     def member_ids(self, group_id: str) -> set[str]:
         return set(
@@ -216,21 +273,7 @@ class GroupStore:
         offset: int,
         limit: int,
     ) -> Page:
-        """One page in SQL: filter, stable order (ties broken by id), offset, limit."""
-        conditions = [self._mine]
-        if filter_expr is not None:
-            conditions.append(compile_filter(filter_expr, GROUP))
-        total = self._conn.execute(
-            sa.select(sa.func.count()).select_from(groups).where(*conditions)
-        ).scalar_one()
-        if limit <= 0 or offset >= total:
-            return Page(total=total, rows=[])
-        order = (
-            order_by(GROUP, sort_by, descending)
-            if sort_by
-            else [groups.c.id.desc() if descending else groups.c.id]
-        )
-        rows = self._conn.execute(
-            sa.select(*_COLUMNS).where(*conditions).order_by(*order).offset(offset).limit(limit)
+        total, rows = select_page(
+            self._conn, GROUP, _COLUMNS, self._mine, filter_expr, sort_by, descending, offset, limit
         )
         return Page(total=total, rows=[_row(row) for row in rows])

@@ -12,10 +12,15 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from scimgate.model.entities import ScimToken
+from scimgate.storage.app_queries import AppQueries
+from scimgate.storage.audit import AuditStore
 from scimgate.storage.directory import token_from_row
+from scimgate.storage.events import EventStore
 from scimgate.storage.groups import GroupStore
+from scimgate.storage.roles import RoleStore
 from scimgate.storage.tables import scim_tokens
 from scimgate.storage.users import UserStore
+from scimgate.storage.webhooks import WebhookStore
 
 
 class TenantRepository:
@@ -26,6 +31,11 @@ class TenantRepository:
         self.tenant_id = tenant_id
         self.users = UserStore(conn, tenant_id)
         self.groups = GroupStore(conn, tenant_id)
+        self.roles = RoleStore(conn, tenant_id)
+        self.events = EventStore(conn, tenant_id)
+        self.webhooks = WebhookStore(conn, tenant_id)
+        self.app = AppQueries(conn, tenant_id)
+        self.audit = AuditStore(conn, tenant_id)
 
     # -- SCIM tokens -------------------------------------------------------
 

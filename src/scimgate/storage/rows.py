@@ -17,6 +17,8 @@ class UserRow:
     last_modified: datetime
     version: int
     doc: dict[str, Any]
+    enabled: bool = True
+    deactivation_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,7 @@ class UserRecord(Base):
         sa.UniqueConstraint("tenant_id", "user_name_lower"),
         sa.Index(None, "tenant_id", "external_id"),
         sa.Index(None, "tenant_id", "id"),
+        sa.Index(None, "tenant_id", "deleted_at"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
@@ -79,12 +80,19 @@ class UserRecord(Base):
     user_name_lower: Mapped[str] = mapped_column(sa.String(512))
     external_id: Mapped[str | None] = mapped_column(sa.String(512))
     display_name: Mapped[str | None] = mapped_column(sa.String(512))
+    # ``active`` is the SCIM attribute as the IdP set it.
     active: Mapped[bool]
     created: Mapped[datetime]
     last_modified: Mapped[datetime]
     version: Mapped[int]
     # Every other SCIM attribute, keyed by its canonical name.
     doc: Mapped[dict[str, Any]]
+    # Whether the host app should let the user in: the IdP's ``active`` and the
+    # tenant's lifecycle rules together; the reason when not.
+    enabled: Mapped[bool] = mapped_column(server_default=sa.true())
+    deactivation_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    # Soft-deleted users are gone for SCIM (404) and purged after the tenant's grace period.
+    deleted_at: Mapped[datetime | None]
 
 
 class GroupRecord(Base):
@@ -123,8 +131,188 @@ class GroupMemberRecord(Base):
 
 
 # Core tables, for the SQLAlchemy Core statements on the hot path.
+class RoleRecord(Base):
+    """An application role of a tenant (``tenant_admin``, ``member``, ...)."""
+
+    __tablename__ = "roles"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(sa.String(64))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]
+
+
+class RoleMappingRecord(Base):
+    """A rule: members of the IdP group matched by (match_type, match_value) get role_key."""
+
+    __tablename__ = "role_mappings"
+    __table_args__ = (sa.Index(None, "tenant_id", "match_type", "match_value_lower"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"))
+    match_type: Mapped[str] = mapped_column(sa.String(16))  # display_name, external_id, id
+    match_value: Mapped[str] = mapped_column(sa.String(512))
+    match_value_lower: Mapped[str] = mapped_column(sa.String(512))
+    role_key: Mapped[str] = mapped_column(sa.String(64))
+    # Smaller numbers win in single-role mode; ties go to the older rule.
+    priority: Mapped[int]
+    created_at: Mapped[datetime]
+
+
+class UserRoleRecord(Base):
+    """A user's effective role, recomputed from memberships, rules and state."""
+
+    __tablename__ = "user_roles"
+    # (tenant, role, user): "users with role X" pages by user id straight off the index.
+    __table_args__ = (sa.Index(None, "tenant_id", "role_key", "user_id"),)
+
+    user_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"))
+
+
+class EventRecord(Base):
+    """The outbox: one row per change, written in the change's own transaction."""
+
+    __tablename__ = "events"
+    # AUTOINCREMENT on SQLite: a seq is never reused, even after the newest events go.
+    __table_args__ = (sa.Index(None, "tenant_id", "seq"), {"sqlite_autoincrement": True})
+
+    # A global, increasing sequence: the order of the feed and of webhook delivery.
+    seq: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    id: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(sa.String(40))
+    occurred_at: Mapped[datetime]
+    resource_type: Mapped[str] = mapped_column(sa.String(16))
+    resource_id: Mapped[str] = mapped_column(sa.String(36))
+    data: Mapped[dict[str, Any]]
+
+
+class WebhookRecord(Base):
+    """A receiver of events; ``tenant_id`` None receives every tenant's events."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(sa.String(2048))
+    # Needed in clear to sign (Standard Webhooks HMAC); shown once at creation.
+    secret: Mapped[str] = mapped_column(sa.String(128))
+    event_types: Mapped[dict[str, Any]]  # {"types": [...]}; empty list = every type
+    enabled: Mapped[bool]
+    created_at: Mapped[datetime]
+    # Delivery state: events up to cursor_seq are done (delivered or given up).
+    cursor_seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    # A worker holds a lease so that two workers never deliver to one receiver at once.
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(64))
+    lease_until: Mapped[datetime | None]
+
+
+class WebhookDeliveryRecord(Base):
+    """What happened to one event at one webhook: delivered, failed, or queued for redelivery."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (sa.Index(None, "webhook_id", "status", "event_seq"),)
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    webhook_id: Mapped[str] = mapped_column(sa.ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_seq: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        sa.ForeignKey("events.seq", ondelete="CASCADE"),
+    )
+    status: Mapped[str] = mapped_column(sa.String(16))  # delivered, failed, pending
+    attempts: Mapped[int]
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    updated_at: Mapped[datetime]
+
+
+class ApiKeyRecord(Base):
+    """A host-app API key; ``tenant_id`` None may act on every tenant."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    secret_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditRecord(Base):
+    """One SCIM request, as the audit log keeps it: append-only, purged only by age."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        sa.Index(None, "tenant_id", "id"),
+        sa.Index(None, "occurred_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    occurred_at: Mapped[datetime]
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"))
+    # No foreign key: the entry outlives nothing, but names the token as it was called then.
+    token_id: Mapped[str | None] = mapped_column(sa.String(32))
+    token_name: Mapped[str | None] = mapped_column(sa.String(200))
+    idp: Mapped[str] = mapped_column(sa.String(32))
+    method: Mapped[str] = mapped_column(sa.String(8))
+    path: Mapped[str] = mapped_column(sa.String(512))
+    resource_type: Mapped[str | None] = mapped_column(sa.String(32))
+    resource_id: Mapped[str | None] = mapped_column(sa.String(64))
+    status: Mapped[int]
+    scim_type: Mapped[str | None] = mapped_column(sa.String(32))
+    detail: Mapped[str | None] = mapped_column(sa.String(300))
+    duration_ms: Mapped[float]
+    change: Mapped[str | None] = mapped_column(sa.String(500))
+
+
+class AdminAccountRecord(Base):
+    """A console login; ``tenant_id`` None is an operator who sees every tenant."""
+
+    __tablename__ = "admin_accounts"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)  # lower-cased
+    password_hash: Mapped[str] = mapped_column(sa.String(200))  # argon2id
+    tenant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    # Lockout state: consecutive failures and until when logins are refused.
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+
+
 tenants = cast(sa.Table, TenantRecord.__table__)
 scim_tokens = cast(sa.Table, ScimTokenRecord.__table__)
 users = cast(sa.Table, UserRecord.__table__)
 groups = cast(sa.Table, GroupRecord.__table__)
 group_members = cast(sa.Table, GroupMemberRecord.__table__)
+roles = cast(sa.Table, RoleRecord.__table__)
+role_mappings = cast(sa.Table, RoleMappingRecord.__table__)
+user_roles = cast(sa.Table, UserRoleRecord.__table__)
+events = cast(sa.Table, EventRecord.__table__)
+webhooks = cast(sa.Table, WebhookRecord.__table__)
+webhook_deliveries = cast(sa.Table, WebhookDeliveryRecord.__table__)
+api_keys = cast(sa.Table, ApiKeyRecord.__table__)
+audit_log = cast(sa.Table, AuditRecord.__table__)
+admin_accounts = cast(sa.Table, AdminAccountRecord.__table__)

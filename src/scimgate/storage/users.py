@@ -11,10 +11,24 @@ import sqlalchemy as sa
 from scimgate.errors import Uniqueness
 from scimgate.model.filter import Expr
 from scimgate.model.schemas import USER
-from scimgate.storage._sql import chunks, insert_ignoring_conflicts
-from scimgate.storage.filters import compile_filter, order_by
+from scimgate.storage._sql import chunks
+from scimgate.storage.driver import (
+    DriverSql,
+    execute,
+    fetch_all,
+    fetch_one,
+    integrity_error,
+    is_sqlite,
+    json_param,
+    json_value,
+    required_timestamp,
+    timestamp_param,
+)
+from scimgate.storage.filters import select_page, user_name_equals
 from scimgate.storage.rows import MemberRef, Page, UserRow
-from scimgate.storage.tables import group_members, groups, users
+from scimgate.storage.tables import group_members, groups, user_roles, users
+
+_WHOLE_TENANT = 5_000
 
 _COLUMNS = (
     users.c.id,
@@ -25,7 +39,66 @@ _COLUMNS = (
     users.c.last_modified,
     users.c.version,
     users.c.doc,
+    users.c.enabled,
+    users.c.deactivation_reason,
 )
+
+
+# The statements every SCIM request on a user runs, on the driver (see storage/driver.py).
+_SELECT = (
+    "SELECT id, user_name, external_id, active, created, last_modified, version, doc,"
+    " enabled, deactivation_reason FROM users"
+)
+_GET = DriverSql(f"{_SELECT} WHERE tenant_id = %s AND deleted_at IS NULL AND id = %s")
+_PURGE_NAME = DriverSql(
+    "DELETE FROM users WHERE tenant_id = %s AND user_name_lower = %s AND deleted_at IS NOT NULL"
+)
+# RETURNING, not rowcount: psycopg's rowcount is unreliable for ON CONFLICT DO NOTHING.
+_INSERT = DriverSql(
+    "INSERT INTO users (id, tenant_id, user_name, user_name_lower, external_id, display_name,"
+    " active, created, last_modified, version, doc, enabled, deactivation_reason)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 1, %s, %s, %s)"
+    " ON CONFLICT DO NOTHING RETURNING id"
+)
+_NAME_CLASH = DriverSql(
+    "SELECT id FROM users WHERE tenant_id = %s AND deleted_at IS NULL"
+    " AND user_name_lower = %s AND id <> %s LIMIT 1"
+)
+_UPDATE = DriverSql(
+    "UPDATE users SET user_name = %s, user_name_lower = %s, external_id = %s,"
+    " display_name = %s, active = %s, last_modified = %s, version = %s, doc = %s,"
+    " enabled = %s, deactivation_reason = %s"
+    " WHERE tenant_id = %s AND deleted_at IS NULL AND id = %s AND version = %s"
+)
+_BY_NAME = DriverSql(
+    f"{_SELECT} WHERE tenant_id = %s AND deleted_at IS NULL AND user_name_lower = %s"
+)
+_EXISTS = DriverSql("SELECT id FROM users WHERE tenant_id = %s AND deleted_at IS NULL AND id = %s")
+_SNAPSHOT = DriverSql(
+    "SELECT id, user_name, external_id, display_name, active, enabled, deactivation_reason"
+    " FROM users WHERE tenant_id = %s AND id = %s"
+)
+_GROUPS_OF = (
+    "SELECT m.member_id, g.id, g.display_name FROM group_members m"
+    " JOIN groups g ON g.id = m.group_id WHERE m.tenant_id = %s AND m.member_id IN ({})"
+    " ORDER BY m.member_id, g.display_name_lower"
+)
+
+
+def _driver_row(row: Any) -> UserRow:
+    """A ``_SELECT`` row from the driver, converted as the Core column types would."""
+    return UserRow(
+        id=row[0],
+        user_name=row[1],
+        external_id=row[2],
+        active=bool(row[3]),
+        created=required_timestamp(row[4]),
+        last_modified=required_timestamp(row[5]),
+        version=row[6],
+        doc=json_value(row[7]),
+        enabled=bool(row[8]),
+        deactivation_reason=row[9],
+    )
 
 
 def _row(row: Any) -> UserRow:
@@ -38,6 +111,8 @@ def _row(row: Any) -> UserRow:
         last_modified=row.last_modified,
         version=row.version,
         doc=row.doc,
+        enabled=row.enabled,
+        deactivation_reason=row.deactivation_reason,
     )
 
 
@@ -45,7 +120,13 @@ class UserStore:
     def __init__(self, conn: sa.Connection, tenant_id: int) -> None:
         self._conn = conn
         self._tenant_id = tenant_id
-        self._mine = users.c.tenant_id == tenant_id
+
+    @property
+    def _mine(self) -> sa.ColumnElement[bool]:
+        # Soft-deleted users no longer exist as far as SCIM is concerned. Built
+        # on use, not in __init__: a repository is made per transaction and most
+        # never run a Core statement on users (building it costs ~60 µs).
+        return sa.and_(users.c.tenant_id == self._tenant_id, users.c.deleted_at.is_(None))
 
     def insert(
         self,
@@ -57,30 +138,41 @@ class UserStore:
         active: bool,
         now: datetime,
         doc: dict[str, Any],
+        enabled: bool = True,
+        deactivation_reason: str | None = None,
     ) -> bool:
-        """Insert a user; False when the userName is taken (case-insensitively)."""
-        result = self._conn.execute(
-            insert_ignoring_conflicts(self._conn, users).values(
-                id=user_id,
-                tenant_id=self._tenant_id,
-                user_name=user_name,
-                user_name_lower=user_name.lower(),
-                external_id=external_id,
-                display_name=display_name,
-                active=active,
-                created=now,
-                last_modified=now,
-                version=1,
-                doc=doc,
-            )
+        """Insert a user; False when the userName is taken (case-insensitively).
+
+        A soft-deleted user holding the name is purged first: for SCIM it is
+        gone, and an IdP re-creating the name must not get a 409.
+        """
+        lowered = user_name.lower()
+        sqlite = is_sqlite(self._conn)
+        execute(self._conn, _PURGE_NAME, (self._tenant_id, lowered))
+        moment = timestamp_param(now, sqlite)
+        inserted = fetch_one(
+            self._conn,
+            _INSERT,
+            (
+                user_id,
+                self._tenant_id,
+                user_name,
+                lowered,
+                external_id,
+                display_name,
+                active,
+                moment,
+                moment,
+                json_param(doc),
+                enabled,
+                deactivation_reason,
+            ),
         )
-        return bool(result.rowcount)
+        return inserted is not None
 
     def get(self, user_id: str) -> UserRow | None:
-        row = self._conn.execute(
-            sa.select(*_COLUMNS).where(self._mine, users.c.id == user_id)
-        ).first()
-        return _row(row) if row else None
+        row = fetch_one(self._conn, _GET, (self._tenant_id, user_id))
+        return _driver_row(row) if row else None
 
     def update(
         self,
@@ -93,53 +185,142 @@ class UserStore:
         active: bool,
         now: datetime,
         doc: dict[str, Any],
+        enabled: bool,
+        deactivation_reason: str | None,
     ) -> bool:
         """Write a new state if the row is still at ``expected_version``; False if it moved on."""
         lowered = user_name.lower()
-        clash = self._conn.execute(
-            sa.select(users.c.id).where(
-                self._mine, users.c.user_name_lower == lowered, users.c.id != user_id
-            )
-        ).first()
+        clash = fetch_one(self._conn, _NAME_CLASH, (self._tenant_id, lowered, user_id))
         if clash is not None:
             raise Uniqueness(f"userName {user_name!r} is already taken")
+        params = (
+            user_name,
+            lowered,
+            external_id,
+            display_name,
+            active,
+            timestamp_param(now, is_sqlite(self._conn)),
+            expected_version + 1,
+            json_param(doc),
+            enabled,
+            deactivation_reason,
+            self._tenant_id,
+            user_id,
+            expected_version,
+        )
         try:
-            result = self._conn.execute(
-                users.update()
-                .where(self._mine, users.c.id == user_id, users.c.version == expected_version)
-                .values(
-                    user_name=user_name,
-                    user_name_lower=lowered,
-                    external_id=external_id,
-                    display_name=display_name,
-                    active=active,
-                    last_modified=now,
-                    version=expected_version + 1,
-                    doc=doc,
+            cursor = execute(self._conn, _UPDATE, params)
+        except integrity_error(self._conn) as exc:  # a concurrent writer took the name
+            raise Uniqueness(f"userName {user_name!r} is already taken") from exc
+        return bool(cursor.rowcount)
+
+    def _leave_groups(self, user_id: str, now: datetime) -> list[str]:
+        """Remove the user's memberships, bumping those groups' versions; returns the group ids."""
+        group_ids = list(
+            self._conn.execute(
+                sa.select(group_members.c.group_id).where(
+                    group_members.c.tenant_id == self._tenant_id,
+                    group_members.c.member_id == user_id,
+                )
+            ).scalars()
+        )
+        if group_ids:
+            for part in chunks(group_ids):
+                self._conn.execute(
+                    groups.update()
+                    .where(groups.c.tenant_id == self._tenant_id, groups.c.id.in_(part))
+                    .values(version=groups.c.version + 1, last_modified=now)
+                )
+            self._conn.execute(
+                group_members.delete().where(
+                    group_members.c.tenant_id == self._tenant_id,
+                    group_members.c.member_id == user_id,
                 )
             )
-        except sa.exc.IntegrityError as exc:  # a concurrent writer took the name
-            raise Uniqueness(f"userName {user_name!r} is already taken") from exc
-        return bool(result.rowcount)
+        return group_ids
 
-    def delete(self, user_id: str, now: datetime) -> bool:
-        # The groups the user leaves change too: bump their versions first,
-        # then the membership rows go with the user (ON DELETE CASCADE).
+    def delete(self, user_id: str, now: datetime) -> list[str]:
+        """Delete the user now; returns the ids of the groups it left."""
+        group_ids = self._leave_groups(user_id, now)
+        self._conn.execute(users.delete().where(self._mine, users.c.id == user_id))
+        return group_ids
+
+    def soft_delete(self, user_id: str, now: datetime) -> list[str]:
+        """Hide the user from SCIM and deactivate it; returns the ids of the groups it left."""
+        group_ids = self._leave_groups(user_id, now)
         self._conn.execute(
-            groups.update()
-            .where(
-                groups.c.tenant_id == self._tenant_id,
-                groups.c.id.in_(
-                    sa.select(group_members.c.group_id).where(group_members.c.member_id == user_id)
-                ),
+            user_roles.delete().where(
+                user_roles.c.tenant_id == self._tenant_id, user_roles.c.user_id == user_id
             )
-            .values(version=groups.c.version + 1, last_modified=now)
         )
-        result = self._conn.execute(users.delete().where(self._mine, users.c.id == user_id))
-        return bool(result.rowcount)
+        self._conn.execute(
+            users.update()
+            .where(self._mine, users.c.id == user_id)
+            .values(deleted_at=now, enabled=False, deactivation_reason="deleted", last_modified=now)
+        )
+        return group_ids
+
+    def purge_deleted(self, before: datetime) -> int:
+        """Remove users soft-deleted before ``before`` (the tenant's grace period is over)."""
+        result = self._conn.execute(
+            users.delete().where(
+                users.c.tenant_id == self._tenant_id,
+                users.c.deleted_at.is_not(None),
+                users.c.deleted_at < before,
+            )
+        )
+        return result.rowcount
+
+    def snapshots(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The app-facing state of these users, for event payloads."""
+        found: dict[str, dict[str, Any]] = {}
+        if len(user_ids) == 1:  # one member added or removed: the driver path
+            row = fetch_one(self._conn, _SNAPSHOT, (self._tenant_id, user_ids[0]))
+            if row is not None:
+                found[row[0]] = {
+                    "id": row[0],
+                    "userName": row[1],
+                    "externalId": row[2],
+                    "displayName": row[3],
+                    "active": bool(row[4]),
+                    "enabled": bool(row[5]),
+                    "deactivationReason": row[6],
+                }
+            return found
+        query = sa.select(
+            users.c.id,
+            users.c.user_name,
+            users.c.external_id,
+            users.c.display_name,
+            users.c.active,
+            users.c.enabled,
+            users.c.deactivation_reason,
+        ).where(users.c.tenant_id == self._tenant_id)
+        # Many ids (a rule change): one pass over the tenant beats hundreds of IN lists.
+        wanted = set(user_ids) if len(user_ids) > _WHOLE_TENANT else None
+        parts: list[Any] = [None] if wanted is not None else list(chunks(user_ids))
+        for part in parts:
+            rows = self._conn.execute(query if part is None else query.where(users.c.id.in_(part)))
+            for row in rows:
+                if wanted is not None and row.id not in wanted:
+                    continue
+                found[row.id] = {
+                    "id": row.id,
+                    "userName": row.user_name,
+                    "externalId": row.external_id,
+                    "displayName": row.display_name,
+                    "active": row.active,
+                    "enabled": row.enabled,
+                    "deactivationReason": row.deactivation_reason,
+                }
+        return found
 
     def existing_ids(self, ids: list[str]) -> set[str]:
         found: set[str] = set()
+        if len(ids) == 1:
+            if fetch_one(self._conn, _EXISTS, (self._tenant_id, ids[0])) is not None:
+                found.add(ids[0])
+            return found
         for part in chunks(ids):
             found.update(
                 self._conn.execute(
@@ -151,17 +332,13 @@ class UserStore:
     def groups_of(self, user_ids: list[str]) -> dict[str, list[MemberRef]]:
         """The groups each user belongs to (RFC 7643 §4.1.2 ``groups``)."""
         result: dict[str, list[MemberRef]] = defaultdict(list)
+        # On the driver: a page of 100 users costs ~1.5 ms less than with a
+        # Core IN list (whose 100 bound parameters are expanded per call).
         for part in chunks(user_ids):
-            rows = self._conn.execute(
-                sa.select(group_members.c.member_id, groups.c.id, groups.c.display_name)
-                .join(groups, groups.c.id == group_members.c.group_id)
-                .where(
-                    group_members.c.tenant_id == self._tenant_id,
-                    group_members.c.member_id.in_(part),
-                )
-                .order_by(group_members.c.member_id, groups.c.display_name_lower)
-            )
-            for member_id, group_id, display in rows:
+            statement = DriverSql(_GROUPS_OF.format(", ".join(["%s"] * len(part))))
+            for member_id, group_id, display in fetch_all(
+                self._conn, statement, (self._tenant_id, *part)
+            ):
                 result[member_id].append(MemberRef(group_id, display))
         return result
 
@@ -173,21 +350,15 @@ class UserStore:
         offset: int,
         limit: int,
     ) -> Page:
-        """One page in SQL: filter, stable order (ties broken by id), offset, limit."""
-        conditions = [self._mine]
-        if filter_expr is not None:
-            conditions.append(compile_filter(filter_expr, USER))
-        total = self._conn.execute(
-            sa.select(sa.func.count()).select_from(users).where(*conditions)
-        ).scalar_one()
-        if limit <= 0 or offset >= total:
-            return Page(total=total, rows=[])
-        order = (
-            order_by(USER, sort_by, descending)
-            if sort_by
-            else [users.c.id.desc() if descending else users.c.id]
-        )
-        rows = self._conn.execute(
-            sa.select(*_COLUMNS).where(*conditions).order_by(*order).offset(offset).limit(limit)
+        lowered = user_name_equals(filter_expr) if filter_expr is not None else None
+        if lowered is not None and sort_by is None:
+            # userName is unique per tenant: at most one row, no count needed.
+            row = fetch_one(self._conn, _BY_NAME, (self._tenant_id, lowered))
+            total = 0 if row is None else 1
+            if limit <= 0 or offset >= total:
+                return Page(total=total, rows=[])
+            return Page(total=total, rows=[_driver_row(row)])
+        total, rows = select_page(
+            self._conn, USER, _COLUMNS, self._mine, filter_expr, sort_by, descending, offset, limit
         )
         return Page(total=total, rows=[_row(row) for row in rows])

@@ -1,0 +1,176 @@
+"""The table and the JSON figures of the default run, with the targets beside them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phases import PhaseResult
+
+SCIMGATE = "scimgate"
+REFERENCE = "scim2-server"
+
+# Server CPU per request, scimgate on SQLite with one process (the issue's targets).
+TARGETS_US: dict[str, float] = {
+    "create_user": 700,
+    "get_user": 400,
+    "filter_eq_hit": 500,
+    "filter_eq_miss": 500,
+    "list_page_100": 15_000,
+    "put_user": 650,
+    "patch_deactivate": 550,
+    "add_member": 1_000,
+    "remove_member": 1_000,
+    "get_group_no_members": 500,
+}
+# At the largest tenant or group size, at most this many times the cost at the smallest.
+SCALE_TARGET_RATIO = 1.5
+
+# results[op][server] -> the phase, or None when it could not run.
+Results = dict[str, dict[str, PhaseResult | None]]
+
+
+def fmt_us(value: float) -> str:
+    return f"{value / 1000:.1f} ms" if value >= 10_000 else f"{value:.0f} µs"
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator > 0 and numerator > 0 else None
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _server_cells(result: PhaseResult | None) -> str:
+    if result is None:
+        return f"{'not run':>45}"
+    # '*': stopped at the phase time limit; '!': errors.
+    flags = ("*" if result.sent < result.planned else "") + ("!" if result.error_count else "")
+    return (
+        f"{result.sent:>6} {result.ops_per_s:7.0f} {result.p50_ms:7.2f} {result.p99_ms:7.2f} "
+        f"{fmt_us(result.server_cpu_us):>10}{flags:2}"
+    )
+
+
+def target_verdict(
+    op: str, result: PhaseResult | None, applies: bool
+) -> tuple[float | None, bool | None]:
+    """The target and whether it is met; None when unknown or not this configuration's."""
+    target = TARGETS_US.get(op)
+    if target is None or result is None or result.failed or not applies:
+        return target, None
+    return target, result.server_cpu_us <= target
+
+
+def suite_table(results: Results, servers: list[str], header: str, targets_apply: bool) -> str:
+    both = SCIMGATE in servers and REFERENCE in servers
+    lines = [header, ""]
+    top = f"{'':22} |" + "".join(f" {name:^45} |" for name in servers)
+    cols = f"{'operation':22} |" + "".join(
+        f" {'reqs':>6} {'ops/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu/req':>12} |" for _ in servers
+    )
+    if both:
+        top += f" {'cpu ratio':>9} |"
+        cols += f" {'sg / ref':>9} |"
+    if SCIMGATE in servers:
+        top += " target: scimgate cpu/req"
+    lines += [top, cols, "-" * (len(cols) + 20)]
+    for op, by_server in results.items():
+        row = f"{op:22} |" + "".join(f" {_server_cells(by_server.get(name))} |" for name in servers)
+        if both:
+            mine, theirs = by_server.get(SCIMGATE), by_server.get(REFERENCE)
+            value = ratio(mine.server_cpu_us, theirs.server_cpu_us) if mine and theirs else None
+            row += f" {fmt_ratio(value):>9} |"
+        if SCIMGATE in servers:
+            target, met = target_verdict(op, by_server.get(SCIMGATE), targets_apply)
+            if target is not None:
+                verdict = "?" if met is None else ("met" if met else "MISSED")
+                if not targets_apply:
+                    verdict = "(for SQLite, 1 process)"
+                row += f" <= {fmt_us(target):>7} {verdict}"
+        lines.append(row)
+    lines += [
+        "",
+        "cpu/req: server CPU time per request (utime+stime of the server process and its"
+        " workers); '*' stopped at the phase time limit; '!' errors: "
+        + (_error_lines(results) or "none"),
+        client_cpu_line(results, servers),
+        others_line(results),
+    ]
+    return "\n".join(lines)
+
+
+def _error_lines(results: Results) -> str:
+    found = []
+    for op, by_server in results.items():
+        for name, result in by_server.items():
+            if result is None:
+                found.append(f"\n  {name} {op}: not run (an earlier phase failed)")
+            elif result.error_count:
+                kinds = ", ".join(f"{k}: {v}" for k, v in result.errors.items())
+                found.append(f"\n  {name} {op}: {result.error_count}/{result.sent} ({kinds})")
+                found += [f"\n      e.g. {sample}" for sample in result.samples[:2]]
+    return "".join(found)
+
+
+def client_cpu_line(results: Results, servers: list[str]) -> str:
+    parts = []
+    for name in servers:
+        phases = [r for by in results.values() if (r := by.get(name)) is not None and r.sent]
+        if phases:
+            per_request = sorted(r.client_cpu_us for r in phases)
+            share = max(
+                (r.client_cpu_us * r.sent / 1e6 / r.elapsed_s for r in phases if r.elapsed_s),
+                default=0.0,
+            )
+            parts.append(
+                f"{name}: median {per_request[len(per_request) // 2]:.0f} µs/req,"
+                f" at most {share:.0%} of a core"
+            )
+    return "client (this process) CPU: " + ("; ".join(parts) or "n/a")
+
+
+def others_line(results: Results) -> str:
+    """How much CPU other processes took during the phases: figures from a busy box mislead."""
+    loads = [r.others_cores for by in results.values() for r in by.values() if r is not None]
+    if not loads:
+        return ""
+    worst = max(loads)
+    warning = "  (busy machine: rerun when it is idle)" if worst > 0.25 else ""
+    return f"other processes' CPU during the phases: at most {worst:.2f} cores{warning}"
+
+
+def suite_json(results: Results, servers: list[str], targets_apply: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"servers": {}, "ratios": {}, "targets": {}}
+    for name in servers:
+        out["servers"][name] = {
+            op: (r.as_json() if (r := by.get(name)) is not None else None)
+            for op, by in results.items()
+        }
+    for op, by in results.items():
+        mine, theirs = by.get(SCIMGATE), by.get(REFERENCE)
+        if mine is not None and theirs is not None:
+            out["ratios"][op] = {
+                "server_cpu_us_per_req": _rounded(ratio(mine.server_cpu_us, theirs.server_cpu_us)),
+                "ops_per_s": _rounded(ratio(mine.ops_per_s, theirs.ops_per_s)),
+                "p50_ms": _rounded(ratio(mine.p50_ms, theirs.p50_ms)),
+                "p99_ms": _rounded(ratio(mine.p99_ms, theirs.p99_ms)),
+            }
+        target, met = target_verdict(op, mine, targets_apply)
+        if target is not None and SCIMGATE in servers:
+            out["targets"][op] = {"server_cpu_us_per_req": target, "met": met}
+    return out
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def failed_ops(results: Results) -> list[str]:
+    """``server:op`` for each operation that did not succeed once (exit status 1)."""
+    return [
+        f"{name}:{op}"
+        for op, by in results.items()
+        for name, result in by.items()
+        if result is None or result.failed
+    ]

@@ -1,0 +1,1 @@
+"""The server-rendered admin console, mounted at ``/admin``."""

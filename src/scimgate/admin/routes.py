@@ -1,0 +1,248 @@
+"""Console pages: login, tenant list, and Administration → Access → SCIM Provisioning.
+
+Handlers follow the SCIM endpoints' shape: check the session, one or two
+service calls, render. Every POST checks the CSRF field first; every tenant
+page checks that the account may manage the tenant (a tenant admin gets 404
+for any other tenant, so it learns nothing about which tenants exist).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from scimgate.admin import security
+from scimgate.config import Settings
+from scimgate.errors import NotFound, ScimgateError
+from scimgate.model.entities import Tenant
+from scimgate.scim.idp import IDP_NAMES
+from scimgate.service import admins, tokens
+from scimgate.service.audit import audit_page, parse_filter
+from scimgate.service.status import provisioning_status
+from scimgate.service.tenants import TenantNotFound, get_tenant, list_tenants
+from scimgate.storage.admins import AdminAccount
+from scimgate.storage.database import Database
+
+_HERE = Path(__file__).parent
+_templates = Jinja2Templates(directory=str(_HERE / "templates"))
+_GUIDES = Path(__file__).resolve().parents[3] / "docs" / "how-to"
+# IdP key (scimgate.scim.idp) -> setup guide (docs/how-to/connect-<name>.md).
+GUIDES = {
+    "okta": "okta",
+    "entra": "entra-id",
+    "google": "google-workspace",
+    "onelogin": "onelogin",
+    "jumpcloud": "jumpcloud",
+    "ping": "pingfederate",
+}
+_RECENT_EVENTS = 25
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def database_of(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def render(
+    request: Request,
+    template: str,
+    session: security.Session,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    response = _templates.TemplateResponse(
+        request, template, {"csrf": session.csrf, **context}, status_code=status_code
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+def signed_in(
+    handler: Callable[[Request, AdminAccount, security.Session], Awaitable[Response]],
+) -> Handler:
+    """Send anonymous visitors to the login page; render typed errors as a page."""
+
+    async def endpoint(request: Request) -> Response:
+        session = security.current_session(request)
+        account = None
+        if session is not None and session.account_id:
+            account = await run_in_threadpool(
+                admins.get_admin, database_of(request), session.account_id
+            )
+        if account is None or session is None:
+            return RedirectResponse("/admin/login", status_code=303)
+        try:
+            return await handler(request, account, session)
+        except ScimgateError as exc:
+            return render(
+                request, "error.html", session, exc.status, account=account, message=exc.detail
+            )
+
+    return endpoint
+
+
+def tenant_for(request: Request, account: AdminAccount) -> Tenant:
+    try:
+        tenant = get_tenant(database_of(request), request.path_params["slug"])
+    except TenantNotFound:
+        tenant = None
+    if tenant is None or not admins.may_manage(account, tenant):
+        raise NotFound("No such tenant")
+    return tenant
+
+
+# -- login ---------------------------------------------------------------------
+
+
+async def login_form(request: Request) -> Response:
+    session = security.current_session(request) or security.new_session()
+    response = render(request, "login.html", session, error=None, email="")
+    security.store(response, session, _settings(request))
+    return response
+
+
+async def login(request: Request) -> Response:
+    form = await request.form()
+    session = security.current_session(request)
+    settings = _settings(request)
+    try:
+        security.check_csrf(session, form.get("csrf"))
+    except ScimgateError as exc:
+        fresh = security.new_session()
+        response = render(request, "login.html", fresh, 403, error=exc.detail, email="")
+        security.store(response, fresh, settings)
+        return response
+    assert session is not None
+    email = str(form.get("email", ""))
+    try:
+        account = await run_in_threadpool(
+            admins.authenticate, database_of(request), email, str(form.get("password", ""))
+        )
+    except ScimgateError as exc:
+        return render(request, "login.html", session, 401, error=exc.detail, email=email)
+    # A new session (and CSRF token) at login, so a planted cookie cannot be reused.
+    response = RedirectResponse("/admin/", status_code=303)
+    security.store(response, security.new_session(account.id), settings)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    form = await request.form()
+    security.check_csrf(security.current_session(request), form.get("csrf"))
+    response = RedirectResponse("/admin/login", status_code=303)
+    security.forget(response, _settings(request))
+    return response
+
+
+# -- pages ---------------------------------------------------------------------
+
+
+@signed_in
+async def home(request: Request, account: AdminAccount, session: security.Session) -> Response:
+    tenants = [t for t in list_tenants(database_of(request)) if admins.may_manage(account, t)]
+    if not account.is_operator and len(tenants) == 1:
+        return RedirectResponse(f"/admin/tenants/{tenants[0].slug}/scim", status_code=303)
+    return render(request, "tenants.html", session, account=account, tenants=tenants)
+
+
+def _provisioning_context(
+    request: Request, tenant: Tenant, issued: tokens.IssuedToken | None = None
+) -> dict[str, Any]:
+    db, settings = database_of(request), _settings(request)
+    query = request.query_params
+    where = parse_filter(
+        idp=query.get("idp"), outcome=query.get("outcome"), resource_type=query.get("resource")
+    )
+    report = provisioning_status(db, tenant, idle_after_hours=settings.idle_after_hours)
+    with db.tenant(tenant.id) as repo:
+        idps = repo.audit.idps_seen()
+    selected = query.get("guide") or report.last_idp or ""
+    return {
+        "tenant": tenant,
+        "endpoint": settings.scim_base_url(tenant.slug),
+        "status": report,
+        "events": audit_page(db, tenant.id, where, _RECENT_EVENTS),
+        "filters": {"idp": where.idp, "outcome": where.outcome, "resource": where.resource_type},
+        "idps": idps,
+        "idp_names": IDP_NAMES,
+        "guides": GUIDES,
+        "guide": selected if selected in GUIDES else "",
+        "issued": issued,
+    }
+
+
+@signed_in
+async def scim_page(request: Request, account: AdminAccount, session: security.Session) -> Response:
+    tenant = tenant_for(request, account)
+    context = await run_in_threadpool(_provisioning_context, request, tenant)
+    return render(request, "scim.html", session, account=account, **context)
+
+
+@signed_in
+async def generate_token(
+    request: Request, account: AdminAccount, session: security.Session
+) -> Response:
+    form = await request.form()
+    security.check_csrf(session, form.get("csrf"))
+    tenant = tenant_for(request, account)
+    days_text = str(form.get("expires_in_days") or "").strip()
+    days = int(days_text) if days_text.isdigit() else None
+    name = str(form.get("name", ""))
+    issued = await run_in_threadpool(
+        tokens.create_token, database_of(request), tenant.slug, name, days
+    )
+    # Rendered, not redirected: the secret must never travel in a URL or be re-shown.
+    context = await run_in_threadpool(_provisioning_context, request, tenant, issued)
+    return render(request, "scim.html", session, 201, account=account, **context)
+
+
+@signed_in
+async def revoke_token(
+    request: Request, account: AdminAccount, session: security.Session
+) -> Response:
+    form = await request.form()
+    security.check_csrf(session, form.get("csrf"))
+    tenant = tenant_for(request, account)
+    await run_in_threadpool(
+        tokens.revoke_token, database_of(request), tenant.slug, request.path_params["token_id"]
+    )
+    return RedirectResponse(f"/admin/tenants/{tenant.slug}/scim", status_code=303)
+
+
+@signed_in
+async def guide(request: Request, account: AdminAccount, session: security.Session) -> Response:
+    name = request.path_params["name"]
+    if name not in GUIDES.values() or not (_GUIDES / f"connect-{name}.md").is_file():
+        raise NotFound("No such guide")
+    text = (_GUIDES / f"connect-{name}.md").read_text()
+    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
+
+
+def admin_routes() -> list[BaseRoute]:
+    return [
+        Route("/", home, methods=["GET"]),
+        Route("/login", login_form, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/tenants/{slug}/scim", scim_page, methods=["GET"]),
+        Route("/tenants/{slug}/scim/tokens", generate_token, methods=["POST"]),
+        Route("/tenants/{slug}/scim/tokens/{token_id}/revoke", revoke_token, methods=["POST"]),
+        Route("/guides/{name}", guide, methods=["GET"]),
+        Mount("/static", app=StaticFiles(directory=str(_HERE / "static")), name="admin-static"),
+    ]

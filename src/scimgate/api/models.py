@@ -1,0 +1,320 @@
+"""The host API's JSON shapes (and the CLI's ``--json`` shapes for the same objects).
+
+Names are camelCase like the SCIM documents they come from; timestamps are
+fixed-width ISO-8601 UTC (``2026-01-31T12:00:00.000000Z``). Request models are
+strict: ``"true"`` is not a boolean and ``"30"`` is not a number.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic.alias_generators import to_camel
+
+from scimgate.model.entities import ScimToken, Tenant, TenantSettings
+from scimgate.service.app_view import AppGroup, AppUser, EventPage, Page
+from scimgate.storage.events import StoredEvent
+from scimgate.storage.roles import RoleRow, RuleRow
+
+
+def _timestamp(value: datetime) -> str:
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+Timestamp = Annotated[datetime, PlainSerializer(_timestamp, return_type=str)]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+    def as_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, strict=True, extra="forbid"
+    )
+
+
+class Problem(_Out):
+    """Every error: a stable machine-readable code and a human-readable detail."""
+
+    error: str = Field(examples=["not_found"])
+    detail: str
+
+
+# -- users and groups ---------------------------------------------------------------
+
+
+class GroupRefOut(_Out):
+    id: str
+    display_name: str | None
+
+
+class UserOut(_Out):
+    id: str
+    user_name: str
+    external_id: str | None
+    display_name: str | None
+    name: dict[str, Any] | None
+    emails: list[dict[str, Any]]
+    active: bool = Field(description="Whether the host app should let the user in.")
+    scim_active: bool = Field(description="The identity provider's own `active` flag.")
+    deactivation_reason: str | None = Field(
+        description="idp_deactivated, left_mapped_groups or deleted; null while active."
+    )
+    roles: list[str] = Field(description="The user's effective role keys.")
+    profile: dict[str, Any] = Field(description="The tenant's attribute mapping, applied.")
+    groups: list[GroupRefOut]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+    @classmethod
+    def of(cls, user: AppUser) -> UserOut:
+        return cls(
+            id=user.id,
+            user_name=user.user_name,
+            external_id=user.external_id,
+            display_name=user.display_name,
+            name=user.name,
+            emails=user.emails,
+            active=user.enabled,
+            scim_active=user.scim_active,
+            deactivation_reason=user.deactivation_reason,
+            roles=user.roles,
+            profile=user.profile,
+            groups=[GroupRefOut(id=g.id, display_name=g.display_name) for g in user.groups],
+            created_at=user.created,
+            updated_at=user.updated,
+        )
+
+
+class UserPage(_Out):
+    items: list[UserOut]
+    next: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+
+    @classmethod
+    def of(cls, page: Page[AppUser]) -> UserPage:
+        return cls(items=[UserOut.of(u) for u in page.items], next=page.next)
+
+
+class GroupOut(_Out):
+    id: str
+    display_name: str
+    external_id: str | None
+    member_count: int
+    created_at: Timestamp
+    updated_at: Timestamp
+
+    @classmethod
+    def of(cls, group: AppGroup) -> GroupOut:
+        return cls(
+            id=group.id,
+            display_name=group.display_name,
+            external_id=group.external_id,
+            member_count=group.member_count,
+            created_at=group.created,
+            updated_at=group.updated,
+        )
+
+
+class GroupPage(_Out):
+    items: list[GroupOut]
+    next: str | None
+
+    @classmethod
+    def of(cls, page: Page[AppGroup]) -> GroupPage:
+        return cls(items=[GroupOut.of(g) for g in page.items], next=page.next)
+
+
+# -- roles and rules -----------------------------------------------------------------
+
+
+class RoleOut(_Out):
+    key: str
+    name: str
+    created_at: Timestamp
+
+    @classmethod
+    def of(cls, role: RoleRow) -> RoleOut:
+        return cls(key=role.key, name=role.name, created_at=role.created_at)
+
+
+class RoleList(_Out):
+    items: list[RoleOut]
+
+
+class RoleIn(_In):
+    key: str = Field(min_length=1, max_length=64, examples=["billing_admin"])
+    name: str | None = Field(default=None, max_length=200, examples=["Billing Admin"])
+
+
+MatchType = Literal["display_name", "external_id", "id"]
+
+
+class RuleOut(_Out):
+    id: int
+    group: str
+    match_type: MatchType
+    role: str
+    priority: int
+    member_count: int = Field(description="How many users the rule matches now.")
+    created_at: Timestamp
+
+    @classmethod
+    def of(cls, rule: RuleRow, member_count: int) -> RuleOut:
+        return cls(
+            id=rule.id,
+            group=rule.match_value,
+            match_type=rule.match_type,
+            role=rule.role_key,
+            priority=rule.priority,
+            member_count=member_count,
+            created_at=rule.created_at,
+        )
+
+
+class RuleList(_Out):
+    items: list[RuleOut]
+
+
+class RuleIn(_In):
+    group: str = Field(min_length=1, max_length=512, examples=["Engineering"])
+    role: str = Field(min_length=1, max_length=64, examples=["tenant_admin"])
+    priority: int = Field(default=100, ge=0, le=1_000_000)
+    match_type: MatchType = "display_name"
+
+
+# -- settings ------------------------------------------------------------------------
+
+
+class SettingsOut(_Out):
+    default_role: str | None
+    role_mode: Literal["single", "multiple"]
+    deactivate_unmapped: bool
+    delete_mode: Literal["soft", "hard"]
+    soft_delete_days: int
+    attribute_mapping: dict[str, str]
+    scim_extensions: list[str]
+
+    @classmethod
+    def of(cls, settings: TenantSettings) -> SettingsOut:
+        return cls.model_validate(settings.to_dict())
+
+
+class SettingsPatch(_In):
+    """A partial update: only the fields present change; `defaultRole: null` means none."""
+
+    default_role: str | None = Field(default=None, min_length=1, max_length=64)
+    role_mode: Literal["single", "multiple"] | None = None
+    deactivate_unmapped: bool | None = None
+    delete_mode: Literal["soft", "hard"] | None = None
+    soft_delete_days: int | None = Field(default=None, ge=1, le=3650)
+    attribute_mapping: dict[str, str] | None = None
+    scim_extensions: list[str] | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent, by their stored (snake_case) names."""
+        sent = self.model_dump(exclude_unset=True)
+        # Only default_role may be set to null; null elsewhere means "no change".
+        return {k: v for k, v in sent.items() if v is not None or k == "default_role"}
+
+
+# -- SCIM tokens and tenants -------------------------------------------------------------
+
+
+class ScimTokenOut(_Out):
+    id: str
+    name: str
+    prefix: str
+    created_at: Timestamp
+    last_used_at: Timestamp | None
+    expires_at: Timestamp | None
+    revoked_at: Timestamp | None
+
+    @classmethod
+    def of(cls, token: ScimToken) -> ScimTokenOut:
+        return cls(
+            id=token.id,
+            name=token.name,
+            prefix=token.prefix,
+            created_at=token.created_at,
+            last_used_at=token.last_used_at,
+            expires_at=token.expires_at,
+            revoked_at=token.revoked_at,
+        )
+
+
+class ScimTokenList(_Out):
+    items: list[ScimTokenOut]
+
+
+class ScimTokenCreated(ScimTokenOut):
+    token: str = Field(description="The secret: shown in this response only.")
+    scim_base_url: str
+
+
+class ScimTokenIn(_In):
+    name: str | None = Field(default=None, max_length=200, examples=["Okta SCIM"])
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class TenantOut(_Out):
+    slug: str
+    name: str
+    disabled: bool
+    created_at: Timestamp
+    scim_base_url: str
+
+    @classmethod
+    def of(cls, tenant: Tenant, scim_base_url: str) -> TenantOut:
+        return cls(
+            slug=tenant.slug,
+            name=tenant.name,
+            disabled=tenant.disabled,
+            created_at=tenant.created_at,
+            scim_base_url=scim_base_url,
+        )
+
+
+class TenantList(_Out):
+    items: list[TenantOut]
+
+
+# -- events ----------------------------------------------------------------------------
+
+
+class EventOut(_Out):
+    id: str = Field(description="Unique; receivers deduplicate by it.")
+    seq: int = Field(description="Position in the feed; pass as `after` to read past it.")
+    type: str = Field(examples=["user.roles_changed"])
+    tenant: str
+    occurred_at: Timestamp
+    resource_type: str
+    resource_id: str
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: StoredEvent, tenant: str) -> EventOut:
+        return cls(
+            id=event.id,
+            seq=event.seq,
+            type=event.type,
+            tenant=tenant,
+            occurred_at=event.occurred_at,
+            resource_type=event.resource_type,
+            resource_id=event.resource_id,
+            data=event.data,
+        )
+
+
+class EventList(_Out):
+    items: list[EventOut]
+    next: int = Field(description="Pass as `after` to continue; unchanged when nothing is new.")
+
+    @classmethod
+    def of(cls, page: EventPage, tenant: str) -> EventList:
+        return cls(items=[EventOut.of(e, tenant) for e in page.items], next=page.next)

@@ -1,0 +1,73 @@
+"""``scimgate status`` and ``scimgate admin``: provisioning status and console accounts."""
+
+from __future__ import annotations
+
+import click
+
+from scimgate.cli_extensions import COMMANDS
+from scimgate.cli_support import current_settings, database, emit_json, iso
+from scimgate.service import admins as admin_service
+from scimgate.service.status import provisioning_status
+from scimgate.service.tenants import get_tenant
+
+
+@click.command("status")
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status(slug: str, as_json: bool) -> None:
+    """A tenant's provisioning status: state, last request, counts, tokens."""
+    settings = current_settings()
+    with database(settings) as db:
+        report = provisioning_status(
+            db, get_tenant(db, slug), idle_after_hours=settings.idle_after_hours
+        )
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    click.echo(f"tenant:        {report.tenant}")
+    click.echo(f"state:         {report.state}")
+    click.echo(
+        f"last request:  {iso(report.last_request_at) or 'never'} ({report.last_idp or '-'})"
+    )
+    if report.last_error is not None:
+        error = report.last_error
+        click.echo(
+            f"last error:    {iso(error.occurred_at)} {error.method} {error.path} -> "
+            f"{error.status} {error.scim_type or ''} {error.detail or ''}".rstrip()
+        )
+    click.echo(
+        f"users:         {report.users_active} active, {report.users_deactivated} deactivated; "
+        f"groups: {report.groups}"
+    )
+    for window, operations in report.counts.items():
+        for operation, outcome in operations.items():
+            click.echo(
+                f"{window:>4} {operation:<14} "
+                f"{outcome['success']:>6} ok {outcome['failure']:>5} failed"
+            )
+    for token in report.tokens:
+        flag = " revoked" if token.revoked else " expired" if token.expired else ""
+        click.echo(
+            f"token {token.prefix}… {token.name!r} last used {iso(token.last_used_at) or 'never'}"
+            f"{', expires ' + (iso(token.expires_at) or '') if token.expires_at else ''}{flag}"
+        )
+
+
+@click.group()
+def admin() -> None:
+    """Admin console accounts (/admin)."""
+
+
+@admin.command("create")
+@click.argument("email")
+@click.option("--tenant", "slug", help="Limit the account to this tenant (default: operator).")
+@click.password_option(help="Prompted for when not given.")
+def admin_create(email: str, slug: str | None, password: str) -> None:
+    """Create a console login; operators (no --tenant) see every tenant."""
+    with database(current_settings()) as db:
+        account = admin_service.create_admin(db, email, password, slug)
+    scope = f"tenant {slug}" if slug else "every tenant (operator)"
+    click.echo(f"created admin {account.email} for {scope}")
+
+
+COMMANDS.extend([status, admin])

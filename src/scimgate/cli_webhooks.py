@@ -1,0 +1,208 @@
+"""``scimgate webhook ...`` and ``scimgate worker``: webhook configuration and delivery.
+
+A webhook belongs to a tenant (``SLUG``) or, with ``--global``, receives every
+tenant's events; commands that name a webhook then take just its id
+(``webhook remove --global WEBHOOK_ID``).
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import replace
+from types import FrameType
+from typing import Any
+
+import click
+
+from scimgate.cli_extensions import COMMANDS
+from scimgate.cli_support import current_settings, database, emit_json, fail, iso
+from scimgate.events.worker import Worker, WorkerOptions
+from scimgate.service import webhooks as webhook_service
+from scimgate.service.webhooks import Delivery, Webhook
+from scimgate.storage.database import Database
+
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+_GLOBAL = click.option(
+    "--global", "is_global", is_flag=True, help="A global webhook (every tenant's events)."
+)
+
+
+def _webhook_json(webhook: Webhook, slug: str | None) -> dict[str, Any]:
+    return {
+        "id": webhook.id,
+        "tenant": slug,
+        "url": webhook.url,
+        "event_types": list(webhook.event_types),
+        "enabled": webhook.enabled,
+        "created_at": iso(webhook.created_at),
+        "cursor_seq": webhook.cursor_seq,
+        "attempts": webhook.attempts,
+        "next_attempt_at": iso(webhook.next_attempt_at),
+        "last_error": webhook.last_error,
+    }
+
+
+def _delivery_json(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "webhook_id": delivery.webhook_id,
+        "event_id": delivery.event_id,
+        "event_seq": delivery.event_seq,
+        "event_type": delivery.event_type,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+        "updated_at": iso(delivery.updated_at),
+    }
+
+
+def _scope(
+    args: tuple[str, ...], is_global: bool, names: tuple[str, ...]
+) -> tuple[str | None, list[str]]:
+    """``SLUG NAME...`` or, with --global, ``NAME...``: the slug (None if global), the rest."""
+    wanted = len(names) + (0 if is_global else 1)
+    if len(args) != wanted:
+        usage = "".join(f" {name}" for name in names)
+        fail(f"expected SLUG{usage}, or --global{usage}")
+    return (None, list(args)) if is_global else (args[0], list(args[1:]))
+
+
+@click.group()
+def webhook() -> None:
+    """Webhooks: where the host app receives signed events."""
+
+
+@webhook.command("add")
+@click.argument("slug", required=False)
+@click.option("--url", required=True, help="Where to POST events (http:// or https://).")
+@click.option("--events", "event_types", help="Comma-separated event types (default: all).")
+@_GLOBAL
+@_JSON
+def webhook_add(
+    slug: str | None, url: str, event_types: str | None, is_global: bool, as_json: bool
+) -> None:
+    """Add a webhook to tenant SLUG (or --global). Its secret is printed once."""
+    scope, _ = _scope((slug,) if slug else (), is_global, ())
+    with database(current_settings()) as db:
+        created = webhook_service.create_webhook(db, scope, url, event_types)
+    if as_json:
+        emit_json({**_webhook_json(created.webhook, scope), "secret": created.secret})
+        return
+    types = ", ".join(created.webhook.event_types) or "every event type"
+    click.echo(f"webhook {created.webhook.id} for {scope or 'every tenant'}: {url} ({types})")
+    click.echo(f"  Signing secret: {created.secret}")
+    click.echo("  Copy it now: it cannot be shown again.")
+
+
+@webhook.command("list")
+@click.argument("slug", required=False)
+@_GLOBAL
+@_JSON
+def webhook_list(slug: str | None, is_global: bool, as_json: bool) -> None:
+    """List tenant SLUG's webhooks (or the --global ones), never their secrets."""
+    scope, _ = _scope((slug,) if slug else (), is_global, ())
+    with database(current_settings()) as db:
+        found = webhook_service.list_webhooks(db, scope)
+    if as_json:
+        emit_json([_webhook_json(w, scope) for w in found])
+        return
+    for w in found:
+        state = "enabled" if w.enabled else "disabled"
+        if w.attempts:
+            state = f"retrying ({w.attempts} failed: {w.last_error})"
+        types = ",".join(w.event_types) or "*"
+        click.echo(f"{w.id}\t{w.url}\t{types}\t{state}")
+
+
+@webhook.command("remove")
+@click.argument("args", nargs=-1, metavar="[SLUG] WEBHOOK_ID")
+@_GLOBAL
+def webhook_remove(args: tuple[str, ...], is_global: bool) -> None:
+    """Remove a webhook; events not yet delivered to it are dropped for it."""
+    scope, (webhook_id,) = _scope(args, is_global, ("WEBHOOK_ID",))
+    with database(current_settings()) as db:
+        webhook_service.remove_webhook(db, scope, webhook_id)
+    click.echo(f"webhook {webhook_id} removed")
+
+
+@webhook.command("deliveries")
+@click.argument("args", nargs=-1, metavar="[SLUG] WEBHOOK_ID")
+@click.option(
+    "--status", type=click.Choice(["delivered", "failed", "pending"]), help="Only this status."
+)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
+@_GLOBAL
+@_JSON
+def webhook_deliveries(
+    args: tuple[str, ...], status: str | None, limit: int, is_global: bool, as_json: bool
+) -> None:
+    """A webhook's delivery records, newest first."""
+    scope, (webhook_id,) = _scope(args, is_global, ("WEBHOOK_ID",))
+    with database(current_settings()) as db:
+        found = webhook_service.list_deliveries(db, scope, webhook_id, status=status, limit=limit)
+    if as_json:
+        emit_json([_delivery_json(d) for d in found])
+        return
+    for d in found:
+        outcome = d.last_error or (f"HTTP {d.last_status_code}" if d.last_status_code else "")
+        click.echo(
+            f"{d.id}\t{d.status}\t{d.event_type}\t{d.event_id}\t"
+            f"{d.attempts} attempt(s)\t{outcome}\t{iso(d.updated_at)}"
+        )
+
+
+@webhook.command("redeliver")
+@click.argument("args", nargs=-1, metavar="[SLUG] WEBHOOK_ID EVENT_ID")
+@_GLOBAL
+@_JSON
+def webhook_redeliver(args: tuple[str, ...], is_global: bool, as_json: bool) -> None:
+    """Queue an event to be sent to the webhook again (the worker sends it)."""
+    scope, (webhook_id, event_id) = _scope(args, is_global, ("WEBHOOK_ID", "EVENT_ID"))
+    with database(current_settings()) as db:
+        queued = webhook_service.redeliver(db, scope, webhook_id, event_id)
+    if as_json:
+        emit_json(_delivery_json(queued))
+        return
+    click.echo(f"event {event_id} queued for redelivery to webhook {webhook_id} ({queued.id})")
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.01, max=60),
+    help="Seconds between polls when idle (default: WORKER_POLL_INTERVAL_SECONDS).",
+)
+@click.option(
+    "--max-seconds", type=click.FloatRange(min=0), help="Stop after about this many seconds."
+)
+def worker(once: bool, poll_interval: float | None, max_seconds: float | None) -> None:
+    """Deliver events to webhooks until stopped (SIGTERM or Ctrl-C finish the current request)."""
+    settings = current_settings()
+    options = WorkerOptions.from_settings(settings)
+    if poll_interval is not None:
+        options = replace(options, poll_interval_seconds=poll_interval)
+    # One connection per webhook served at once, one for the loop itself.
+    db = Database.from_url(settings.database_url, pool_size=options.concurrency + 1)
+    runner = Worker(db, options)
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        runner.stop()
+
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        if once:
+            sent = runner.run_once()
+            click.echo(f"{sent} delivery attempt(s)")
+        else:
+            runner.run(max_seconds=max_seconds)
+    except KeyboardInterrupt:
+        runner.stop()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        runner.close()
+        db.dispose()
+
+
+COMMANDS.extend([webhook, worker])

@@ -1,0 +1,248 @@
+"""Prometheus metrics at ``/metrics`` and JSON logs carrying a request id.
+
+Each request gets an id: the caller's ``X-Request-Id`` when it looks like
+one, a new one otherwise; it is echoed in the response and attached to every
+log record written while the request runs. Neither logs nor metrics ever
+hold an Authorization header, a body or a query string (filters carry
+personal data).
+
+With ``--workers N`` every process keeps its own counters; set
+``PROMETHEUS_MULTIPROC_DIR`` to an empty directory (wiped before each start)
+and ``/metrics`` on any worker reports the sum over all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import Any
+
+import orjson
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
+from starlette.applications import Starlette
+from starlette.datastructures import Headers, QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from scimgate.scim.idp import detect_idp
+from scimgate.storage.backlog import webhook_backlog
+from scimgate.storage.database import Database
+
+REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_request_id: ContextVar[str] = ContextVar("scimgate_request_id", default="-")
+_SCIM_PREFIX = "/scim/v2/"
+# A refused credential or an unknown tenant must not mint a new label value:
+# anyone could otherwise grow the series without bound by inventing slugs.
+_UNLABELLED_STATUSES = frozenset({401, 403, 404})
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_OUTCOMES = {n: f"{n}xx" for n in range(1, 6)}
+access_log = logging.getLogger("scimgate.access")
+
+
+def current_request_id() -> str:
+    return _request_id.get()
+
+
+# -- logs --------------------------------------------------------------------
+
+_RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": _request_id.get(),
+        }
+        entry.update((k, v) for k, v in record.__dict__.items() if k not in _RESERVED)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+def configure_logging(level: str) -> None:
+    """JSON lines on stderr for scimgate's and uvicorn's loggers (call once per process)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+
+
+# -- metrics -----------------------------------------------------------------
+
+
+class _LiveFigures(Collector):
+    """Gauges computed at scrape time: webhook backlog and this process's DB pool."""
+
+    def __init__(self, app: Starlette) -> None:
+        self._app = app
+
+    def collect(self) -> Iterator[Metric]:
+        db: Database | None = getattr(self._app.state, "db", None)
+        if db is None:
+            return
+        backlog = GaugeMetricFamily(
+            "scimgate_webhook_backlog_events",
+            "Events not yet delivered (or given up) per enabled webhook",
+            labels=["webhook", "tenant"],
+        )
+        try:
+            for row in webhook_backlog(db):
+                backlog.add_metric([row.webhook_id, row.tenant], row.events)
+        except Exception:  # a scrape must not fail because the database is down
+            logging.getLogger("scimgate").warning("webhook backlog query failed", exc_info=True)
+        yield backlog
+        pool = db.engine.pool
+        for name, help_text, attribute in (
+            ("scimgate_db_pool_size", "Configured connections in this process's pool", "size"),
+            ("scimgate_db_pool_checked_out", "Connections in use", "checkedout"),
+            ("scimgate_db_pool_overflow", "Connections beyond the pool size", "overflow"),
+        ):
+            read = getattr(pool, attribute, None)
+            if callable(read):
+                yield GaugeMetricFamily(name, help_text, value=float(read()))
+
+
+class Metrics:
+    """The counters of one app; registered on a registry of its own, never the global one."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        # In multiprocess mode values live in files; the scrape registry reads them.
+        own = None if self.multiprocess else CollectorRegistry()
+        self.requests = Counter(
+            "scimgate_requests",
+            "Requests by tenant, identity provider and outcome (status class)",
+            ["tenant", "idp", "outcome"],
+            registry=own,
+        )
+        self.latency = Histogram(
+            "scimgate_request_duration_seconds",
+            "Time from request to the end of the response",
+            ["surface", "outcome"],
+            buckets=_BUCKETS,
+            registry=own,
+        )
+        self._own = own
+        self._live = _LiveFigures(app)
+
+    def exposition(self) -> bytes:
+        registry = CollectorRegistry()
+        if self._own is None:
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        else:
+            registry.register(_Forward(self._own))
+        registry.register(self._live)
+        return generate_latest(registry)
+
+
+class _Forward(Collector):
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._registry.collect()
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    metrics: Metrics = request.app.state.metrics
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+# -- the middleware -----------------------------------------------------------
+
+
+class ObservabilityMiddleware:
+    """Request id, one access log line and the request metrics, around the whole app."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        offered = headers.get(REQUEST_ID_HEADER, "")
+        request_id = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+        token = _request_id.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self._record(scope, headers, status, time.perf_counter() - started)
+            _request_id.reset(token)
+
+    def _record(self, scope: Scope, headers: Headers, status: int, elapsed: float) -> None:
+        path: str = scope["path"]
+        outcome = _OUTCOMES.get(status // 100, "other")
+        tenant = idp = "-"
+        if path.startswith(_SCIM_PREFIX):
+            surface = "scim"
+            if status not in _UNLABELLED_STATUSES:
+                tenant = path[len(_SCIM_PREFIX) :].split("/", 1)[0]
+            query = QueryParams(scope.get("query_string", b""))
+            idp = detect_idp(headers, scope["method"], path, query)
+        else:
+            surface = "api" if path.startswith("/api/") else "other"
+        if path != "/metrics":
+            self.metrics.requests.labels(tenant, idp, outcome).inc()
+            self.metrics.latency.labels(surface, outcome).observe(elapsed)
+        access_log.info(
+            "request",
+            extra={
+                "method": scope["method"],
+                "path": path,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+                "tenant": tenant,
+                "idp": idp,
+            },
+        )
+
+
+def install(app: Starlette) -> None:
+    """Add ``/metrics`` and the middleware to ``app`` (before it starts)."""
+    metrics = Metrics(app)
+    app.state.metrics = metrics
+    app.router.add_route("/metrics", metrics_endpoint, methods=["GET"])
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)

@@ -1,0 +1,211 @@
+"""Webhooks: where the host app receives events, signed per the Standard Webhooks spec.
+
+A webhook belongs to one tenant (``slug``) or is global (``slug`` None:
+every tenant's events). Its secret is generated here, returned once, and
+stored in clear because signing needs it (HMAC, not a password hash): treat
+the database as holding live credentials. Delivery itself is the worker's
+(``scimgate.events``); this module only manages the configuration and
+queues redeliveries.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from scimgate.errors import InvalidValue, NotFound
+from scimgate.service.clock import utcnow
+from scimgate.service.tenants import get_tenant
+from scimgate.storage.database import Database
+from scimgate.storage.webhooks import DELIVERY_STATUSES, Delivery, Webhook, WebhookStore
+
+__all__ = [
+    "EVENT_TYPES",
+    "CreatedWebhook",
+    "Delivery",
+    "Webhook",
+    "create_webhook",
+    "get_webhook",
+    "list_deliveries",
+    "list_webhooks",
+    "new_secret",
+    "parse_event_types",
+    "redeliver",
+    "remove_webhook",
+]
+
+# Every event type the lifecycle core writes (docs/reference/events.md).
+EVENT_TYPES = (
+    "user.created",
+    "user.updated",
+    "user.deactivated",
+    "user.reactivated",
+    "user.deleted",
+    "user.roles_changed",
+    "group.created",
+    "group.updated",
+    "group.deleted",
+    "group.member_added",
+    "group.member_removed",
+)
+_KNOWN_TYPES = frozenset(EVENT_TYPES)
+SECRET_MARKER = "whsec_"  # noqa: S105 -- the Standard Webhooks secret prefix, not a secret
+_MAX_URL_LENGTH = 2048
+MAX_DELIVERIES_PAGE = 1000
+
+
+class WebhookNotFound(NotFound):
+    default_detail = "No such webhook"
+
+
+class EventNotFound(NotFound):
+    default_detail = "No such event"
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedWebhook:
+    """A new webhook and its secret: the only time the secret leaves the database."""
+
+    webhook: Webhook
+    secret: str
+
+
+def new_secret() -> str:
+    """``whsec_`` and 32 random bytes in base64, the form Standard Webhooks libraries accept."""
+    return SECRET_MARKER + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def parse_event_types(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """Event types from a list or a comma-separated string; empty means every type."""
+    raw = value.split(",") if isinstance(value, str) else list(value or ())
+    found: list[str] = []
+    for item in raw:
+        if not isinstance(item, str):
+            raise InvalidValue("event types must be strings")
+        name = item.strip()
+        if not name:
+            continue
+        if name not in _KNOWN_TYPES:
+            raise InvalidValue(
+                f"unknown event type {name!r}; known types: {', '.join(EVENT_TYPES)}"
+            )
+        if name not in found:
+            found.append(name)
+    return tuple(found)
+
+
+def _check_url(url: str) -> str:
+    if not isinstance(url, str):
+        raise InvalidValue("the webhook url must be a string")
+    url = url.strip()
+    if len(url) > _MAX_URL_LENGTH:
+        raise InvalidValue(f"the webhook url is longer than {_MAX_URL_LENGTH} characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # parsing the port raises on a malformed one
+    except ValueError as exc:
+        raise InvalidValue(f"invalid webhook url: {exc}") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise InvalidValue("the webhook url must be an absolute http:// or https:// URL")
+    if parts.username or parts.password:
+        raise InvalidValue("the webhook url must not carry credentials; the signature is the auth")
+    return url
+
+
+@contextmanager
+def _webhooks(db: Database, slug: str | None, *, write: bool = False) -> Iterator[WebhookStore]:
+    """The webhooks of tenant ``slug``, or the global ones."""
+    if slug is None:
+        with db.directory(write=write) as directory:
+            yield directory.webhooks
+        return
+    tenant = get_tenant(db, slug)
+    with db.tenant(tenant.id, write=write) as repo:
+        yield repo.webhooks
+
+
+def _where(slug: str | None) -> str:
+    return f"tenant {slug!r}" if slug is not None else "the global scope"
+
+
+def create_webhook(
+    db: Database,
+    slug: str | None,
+    url: str,
+    event_types: str | Sequence[str] | None = None,
+) -> CreatedWebhook:
+    """Add a webhook for tenant ``slug`` (or a global one); it receives events from now on."""
+    checked_url = _check_url(url)
+    types = parse_event_types(event_types)
+    secret = new_secret()
+    with _webhooks(db, slug, write=True) as store:
+        webhook = store.insert(
+            webhook_id=uuid.uuid4().hex,
+            url=checked_url,
+            secret=secret,
+            event_types=types,
+            now=utcnow(),
+        )
+    return CreatedWebhook(webhook=webhook, secret=secret)
+
+
+def list_webhooks(db: Database, slug: str | None) -> list[Webhook]:
+    with _webhooks(db, slug) as store:
+        return store.all()
+
+
+def get_webhook(db: Database, slug: str | None, webhook_id: str) -> Webhook:
+    with _webhooks(db, slug) as store:
+        webhook = store.get(webhook_id)
+    if webhook is None:
+        raise WebhookNotFound(f"{_where(slug)} has no webhook {webhook_id!r}")
+    return webhook
+
+
+def remove_webhook(db: Database, slug: str | None, webhook_id: str) -> None:
+    """Delete the webhook and its delivery history; events not yet sent are not sent."""
+    with _webhooks(db, slug, write=True) as store:
+        removed = store.delete(webhook_id)
+    if not removed:
+        raise WebhookNotFound(f"{_where(slug)} has no webhook {webhook_id!r}")
+
+
+def list_deliveries(
+    db: Database,
+    slug: str | None,
+    webhook_id: str,
+    *,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[Delivery]:
+    """The webhook's delivery records, newest first."""
+    if status is not None and status not in DELIVERY_STATUSES:
+        raise InvalidValue(f"status must be one of {', '.join(DELIVERY_STATUSES)}")
+    if not 1 <= limit <= MAX_DELIVERIES_PAGE:
+        raise InvalidValue(f"limit must be between 1 and {MAX_DELIVERIES_PAGE}")
+    with _webhooks(db, slug) as store:
+        if store.get(webhook_id) is None:
+            raise WebhookNotFound(f"{_where(slug)} has no webhook {webhook_id!r}")
+        return store.deliveries(webhook_id, status, limit)
+
+
+def redeliver(db: Database, slug: str | None, webhook_id: str, event_id: str) -> Delivery:
+    """Queue one event to be sent to the webhook again (a ``pending`` delivery record).
+
+    The worker sends it outside the webhook's cursor, with the event's own id
+    as ``webhook-id``, and marks the record delivered or failed.
+    """
+    with _webhooks(db, slug, write=True) as store:
+        if store.get(webhook_id) is None:
+            raise WebhookNotFound(f"{_where(slug)} has no webhook {webhook_id!r}")
+        seq = store.event_seq(event_id) if isinstance(event_id, str) else None
+        if seq is None:
+            raise EventNotFound(f"{_where(slug)} has no event {event_id!r}")
+        queued = store.queue_redelivery(webhook_id, seq, utcnow())
+    assert queued is not None
+    return queued

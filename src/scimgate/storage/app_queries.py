@@ -1,0 +1,216 @@
+"""The host-app API's reads of one tenant: keyset pages and the tenant's own settings row.
+
+Pages are keyset pages over ``id`` (``WHERE id > :after ORDER BY id LIMIT n``)
+on the ``(tenant_id, id)`` indexes: page 1,000 costs what page 1 costs, and a
+row written while a client pages never makes another row repeat or vanish.
+Built only by TenantRepository (``repo.app``), which supplies the tenant.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from scimgate.storage._sql import chunks
+from scimgate.storage.directory import Directory
+from scimgate.storage.rows import GroupRow, UserRow
+from scimgate.storage.tables import events, group_members, groups, tenants, user_roles, users
+
+# Sequence numbers read per query while looking for holes at the feed's tail.
+_TAIL_PAGE = 1000
+
+_USER_COLUMNS = (
+    users.c.id,
+    users.c.user_name,
+    users.c.external_id,
+    users.c.active,
+    users.c.created,
+    users.c.last_modified,
+    users.c.version,
+    users.c.doc,
+    users.c.enabled,
+    users.c.deactivation_reason,
+)
+_GROUP_COLUMNS = (
+    groups.c.id,
+    groups.c.display_name,
+    groups.c.external_id,
+    groups.c.created,
+    groups.c.last_modified,
+    groups.c.version,
+    groups.c.doc,
+)
+
+
+def _user(row: Any) -> UserRow:
+    return UserRow(
+        id=row.id,
+        user_name=row.user_name,
+        external_id=row.external_id,
+        active=row.active,
+        created=row.created,
+        last_modified=row.last_modified,
+        version=row.version,
+        doc=row.doc,
+        enabled=row.enabled,
+        deactivation_reason=row.deactivation_reason,
+    )
+
+
+def _group(row: Any) -> GroupRow:
+    return GroupRow(
+        id=row.id,
+        display_name=row.display_name,
+        external_id=row.external_id,
+        created=row.created,
+        last_modified=row.last_modified,
+        version=row.version,
+        doc=row.doc,
+    )
+
+
+class AppQueries:
+    def __init__(self, conn: sa.Connection, tenant_id: int) -> None:
+        self._conn = conn
+        self._tenant_id = tenant_id
+
+    def users_page(
+        self,
+        after: str | None,
+        limit: int,
+        *,
+        enabled: bool | None = None,
+        role: str | None = None,
+        updated_since: datetime | None = None,
+    ) -> list[UserRow]:
+        """Up to ``limit`` live (not soft-deleted) users with ids after ``after``, by id."""
+        conditions = [users.c.tenant_id == self._tenant_id, users.c.deleted_at.is_(None)]
+        if after is not None:
+            conditions.append(users.c.id > after)
+        if enabled is not None:
+            conditions.append(users.c.enabled == enabled)
+        if updated_since is not None:
+            conditions.append(users.c.last_modified >= updated_since)
+        if role is not None:
+            # Correlated EXISTS on the user_roles primary key (user_id, role_key).
+            conditions.append(
+                sa.exists(
+                    sa.select(sa.literal(1)).where(
+                        user_roles.c.user_id == users.c.id,
+                        user_roles.c.role_key == role,
+                        user_roles.c.tenant_id == self._tenant_id,
+                    )
+                )
+            )
+        rows = self._conn.execute(
+            sa.select(*_USER_COLUMNS).where(*conditions).order_by(users.c.id).limit(limit)
+        )
+        return [_user(row) for row in rows]
+
+    def roles_of(self, user_ids: list[str]) -> dict[str, list[str]]:
+        """Each user's effective role keys, sorted.
+
+        The tenant predicate is written ``tenant_id + 0 = ?`` on purpose: as a
+        plain equality, SQLite (without ANALYZE statistics) plans the query on
+        the (tenant_id, role_key) index and walks the whole tenant, ~100 ms at
+        100k users; this way both databases look the ids up in the primary key
+        (about 1 ms for 500 ids).
+        """
+        result: dict[str, list[str]] = defaultdict(list)
+        for part in chunks(user_ids):
+            rows = self._conn.execute(
+                sa.select(user_roles.c.user_id, user_roles.c.role_key)
+                .where(
+                    user_roles.c.tenant_id + 0 == self._tenant_id, user_roles.c.user_id.in_(part)
+                )
+                .order_by(user_roles.c.user_id, user_roles.c.role_key)
+            )
+            for user_id, key in rows:
+                result[user_id].append(key)
+        return result
+
+    def groups_page(self, after: str | None, limit: int) -> list[tuple[GroupRow, int]]:
+        """Up to ``limit`` groups with ids after ``after``, by id, each with its member count."""
+        conditions = [groups.c.tenant_id == self._tenant_id]
+        if after is not None:
+            conditions.append(groups.c.id > after)
+        page = (
+            sa.select(*_GROUP_COLUMNS)
+            .where(*conditions)
+            .order_by(groups.c.id)
+            .limit(limit)
+            .subquery("page")
+        )
+        # Counting per page (not per tenant) walks only these groups' membership rows,
+        # on the (group_id, member_id) primary key.
+        counts = (
+            sa.select(group_members.c.group_id, sa.func.count().label("n"))
+            .where(group_members.c.group_id.in_(sa.select(page.c.id)))
+            .group_by(group_members.c.group_id)
+            .subquery("counts")
+        )
+        rows = self._conn.execute(
+            sa.select(page, sa.func.coalesce(counts.c.n, 0).label("member_count"))
+            .select_from(page.outerjoin(counts, counts.c.group_id == page.c.id))
+            .order_by(page.c.id)
+        )
+        return [(_group(row), int(row.member_count)) for row in rows]
+
+    # -- the event feed ---------------------------------------------------------------
+
+    def first_unsettled(self, after: int, through: int, stale_before: datetime) -> int | None:
+        """The lowest seq in (after, through] below which an event may still appear, if any.
+
+        On PostgreSQL a transaction can take a sequence number and commit after
+        one that took a higher number: a reader that moved its cursor past the
+        hole would never see that event. A hole below an event that occurred
+        before ``stale_before`` is taken as a rollback; a hole below a younger
+        one may not be committed yet, so the feed stops there. Sequence numbers
+        are global, so this reads the seqs and times (nothing else) of every
+        tenant's events; only the young tail is read, newest first.
+        SQLite runs one writer at a time: commit order is seq order there.
+        """
+        if self._conn.dialect.name == "sqlite" or through <= after:
+            return None
+        young: list[int] = []
+        floor = after  # the newest old seq below the young tail, or ``after``
+        upper = through
+        while True:
+            rows = self._conn.execute(
+                sa.select(events.c.seq, events.c.occurred_at)
+                .where(events.c.seq > after, events.c.seq <= upper)
+                .order_by(events.c.seq.desc())
+                .limit(_TAIL_PAGE)
+            ).all()
+            old = next(((seq, t) for seq, t in rows if t < stale_before), None)
+            young += [seq for seq, t in rows if old is None or seq > old[0]]
+            if old is not None:
+                floor = old[0]
+                break
+            if len(rows) < _TAIL_PAGE:
+                break
+            upper = rows[-1][0] - 1
+        previous = floor
+        for seq in sorted(young):
+            if seq != previous + 1:
+                return seq
+            previous = seq
+        return None
+
+    # -- the tenant's settings -------------------------------------------------------
+
+    def settings(self, *, for_update: bool = False) -> dict[str, Any]:
+        """This tenant's stored settings; ``for_update`` locks the row until the transaction
+        ends (PostgreSQL; SQLite's write transactions already hold the database lock)."""
+        query = sa.select(tenants.c.settings).where(tenants.c.id == self._tenant_id)
+        if for_update:
+            query = query.with_for_update()
+        value = self._conn.execute(query).scalar_one_or_none()
+        return dict(value or {})
+
+    def save_settings(self, settings: dict[str, Any]) -> None:
+        """Store the settings in this transaction, so a recompute that follows commits with it."""
+        Directory(self._conn).set_tenant_settings(self._tenant_id, settings)

@@ -1,0 +1,152 @@
+"""The console in real headless Chromium against a real ``scimgate serve``.
+
+Screenshots of every page go to ``test-output/screenshots/`` (gitignored).
+Skipped only when Debian's chromium is not installed (``.ci/run`` installs it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from scimgate.service import admins, tenants
+from scimgate.storage.database import Database
+from scimgate.storage.migrate import upgrade
+from tests.admin.conftest import PASSWORD
+from tests.live import LiveServer, live_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium"
+)
+
+if CHROMIUM.exists():
+    from playwright.sync_api import Page, expect, sync_playwright
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    url = f"sqlite:///{tmp_path / 'console.db'}"
+    upgrade(url)
+    db = Database.from_url(url)
+    tenants.create_tenant(db, "acme", "Acme Corp")
+    admins.create_admin(db, "ops@example.com", PASSWORD)
+    db.dispose()
+    with live_server(url) as live:
+        yield live
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[Page]:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            viewport={"width": 1366, "height": 900},
+        )
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def _shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def _reload_until(page: Page, text: str, selector: str, seconds: float = 10) -> None:
+    """Reload until the text shows up: the audit log is written every half second."""
+    deadline = time.monotonic() + seconds
+    while text not in page.locator(selector).inner_text():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} never appeared in {selector}")
+        time.sleep(0.3)
+        page.reload()
+
+
+def test_connect_an_idp_from_the_scim_provisioning_page(server: LiveServer, page: Page) -> None:
+    page.goto(f"{server.base_url}/admin/login")
+    _shot(page, "01-login")
+    page.get_by_label("Email").fill("ops@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Tenants")).to_be_visible()
+    _shot(page, "02-tenants")
+
+    page.get_by_role("link", name="SCIM Provisioning").click()
+    expect(page.locator("#state")).to_have_text("not configured")
+    expect(page.locator("#endpoint")).to_have_text(f"{server.base_url}/scim/v2/acme")
+    _shot(page, "03-scim-provisioning-empty")
+
+    page.get_by_label("Token name").fill("Okta production")
+    page.get_by_role("button", name="Generate token").click()
+    expect(page.get_by_test_id("new-token")).to_contain_text("cannot be shown again")
+    secret = page.locator("#new-token").inner_text().strip()
+    _shot(page, "04-token-generated")
+
+    headers = {"Authorization": f"Bearer {secret}", "User-Agent": "Okta SCIM Client 1.0.0"}
+    created = httpx2.post(
+        f"{server.scim_url('acme')}/Users",
+        json={"userName": "bjensen@example.com", "active": True},
+        headers=headers,
+    )
+    assert created.status_code == 201
+
+    page.goto(f"{server.base_url}/admin/tenants/acme/scim")
+    _reload_until(page, "POST /scim/v2/acme/Users", "[data-testid=events]")
+    expect(page.locator("#state")).to_have_text("healthy")
+    expect(page.get_by_test_id("status")).to_contain_text("Okta")
+    expect(page.get_by_test_id("events")).to_contain_text("create: active, userName")
+    assert secret not in page.content()  # shown once only
+    _shot(page, "05-scim-provisioning-healthy")
+
+    _map_a_group_and_see_the_role_change(server, page, headers, created.json()["id"])
+
+    page.goto(f"{server.base_url}/admin/tenants/acme/scim")
+    page.get_by_role("button", name="Revoke token Okta production").click()
+    expect(page.locator("tr.revoked")).to_contain_text("revoked")
+    refused = httpx2.get(f"{server.scim_url('acme')}/Users", headers=headers)
+    assert refused.status_code == 401
+    page.reload()
+    expect(page.locator("#state")).to_have_text("not configured")
+    _reload_until(page, "401", "[data-testid=events]")
+    _shot(page, "06-token-revoked")
+
+    page.get_by_role("link", name="Audit log").click()
+    page.get_by_label("Outcome").select_option("failure")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_test_id("audit")).to_contain_text("The bearer token has been revoked")
+    expect(page.get_by_test_id("audit")).not_to_contain_text("201")
+    _shot(page, "10-audit-log")
+
+
+def _map_a_group_and_see_the_role_change(
+    server: LiveServer, page: Page, headers: dict[str, str], user_id: str
+) -> None:
+    group = {"displayName": "Engineering", "members": [{"value": user_id}]}
+    assert httpx2.post(f"{server.scim_url('acme')}/Groups", json=group, headers=headers).is_success
+    page.goto(f"{server.base_url}/admin/tenants/acme/users")
+    expect(page.get_by_test_id("users")).to_contain_text("member")
+
+    page.get_by_role("link", name="Role mapping").click()
+    page.get_by_role("combobox", name="IdP group").fill("Engineering")
+    page.get_by_label("Role", exact=True).select_option("tenant_admin")
+    page.get_by_role("button", name="Add rule").click()
+    expect(page.get_by_test_id("rules")).to_contain_text("Engineering")
+    expect(page.get_by_test_id("rules").locator("tbody tr").first).to_contain_text("1")
+    _shot(page, "07-role-mapping")
+
+    page.get_by_role("link", name="Users").click()
+    expect(page.get_by_test_id("users")).to_contain_text("tenant_admin")
+    _shot(page, "08-users")
+    page.get_by_role("link", name="Groups").click()
+    expect(page.get_by_test_id("groups")).to_contain_text("Engineering")
+    _shot(page, "09-groups")

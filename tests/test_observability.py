@@ -1,0 +1,111 @@
+"""/metrics, the request id and the JSON access log."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Callable
+
+import pytest
+from starlette.testclient import TestClient
+
+from scimgate.model.entities import Tenant
+from scimgate.observability import JsonFormatter, _request_id
+from scimgate.service import webhooks as webhook_service
+from scimgate.service.tokens import IssuedToken
+from scimgate.storage.database import Database
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+@pytest.fixture
+def acme_headers(
+    make_tenant: Callable[..., Tenant], make_token: Callable[..., IssuedToken]
+) -> dict[str, str]:
+    make_tenant("acme")
+    return {"Authorization": f"Bearer {make_token('acme').secret}", "User-Agent": "Okta SCIM"}
+
+
+def _sample(text: str, name: str, **labels: str) -> float | None:
+    """The sum of the samples of ``name`` whose labels include ``labels``; None if none."""
+    values = []
+    for line in text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
+        if all(found.get(k) == v for k, v in labels.items()):
+            values.append(float(line.rsplit(" ", 1)[1]))
+    return sum(values) if values else None
+
+
+def test_requests_are_counted_by_tenant_idp_and_outcome(
+    client: TestClient, acme_headers: dict[str, str]
+) -> None:
+    client.post(
+        "/scim/v2/acme/Users", json={"schemas": [USER], "userName": "a"}, headers=acme_headers
+    )
+    client.get("/scim/v2/acme/Users/missing", headers=acme_headers)
+    client.get("/scim/v2/invented-tenant/Users")
+    text = client.get("/metrics").text
+    created = _sample(text, "scimgate_requests_total", tenant="acme", idp="okta", outcome="2xx")
+    assert created == 1.0
+    # A refused or unknown tenant never becomes a label value of its own.
+    assert "invented-tenant" not in text
+    assert _sample(text, "scimgate_requests_total", tenant="-", outcome="4xx") == 2.0
+    assert _sample(text, "scimgate_request_duration_seconds_count", surface="scim", outcome="2xx")
+
+
+def test_pool_figures_and_the_webhook_backlog_are_reported(
+    client: TestClient, db: Database, acme_headers: dict[str, str]
+) -> None:
+    hook = webhook_service.create_webhook(db, "acme", "https://receiver.example.test/hook")
+    for name in ("a", "b"):
+        body = {"schemas": [USER], "userName": name}
+        client.post("/scim/v2/acme/Users", json=body, headers=acme_headers)
+    text = client.get("/metrics").text
+    backlog = _sample(text, "scimgate_webhook_backlog_events", webhook=hook.webhook.id)
+    assert backlog is not None
+    assert backlog >= 2
+    assert re.search(r"^scimgate_db_pool_checked_out \d", text, re.MULTILINE)
+
+
+def test_a_request_id_is_echoed_or_made(client: TestClient) -> None:
+    assert client.get("/healthz", headers={"X-Request-Id": "abc-123"}).headers["x-request-id"] == (
+        "abc-123"
+    )
+    made = client.get("/healthz", headers={"X-Request-Id": "bad id;" * 30})
+    assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])
+
+
+def test_the_access_log_carries_the_request_id_and_never_the_credentials(
+    client: TestClient, acme_headers: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="scimgate.access")
+    client.get(
+        "/scim/v2/acme/Users?filter=userName%20eq%20%22secret-person%22",
+        headers={**acme_headers, "X-Request-Id": "req-42"},
+    )
+    formatter = JsonFormatter()
+    token = _request_id.set("req-42")
+    try:
+        lines = [formatter.format(r) for r in caplog.records if r.name == "scimgate.access"]
+    finally:
+        _request_id.reset(token)
+    entry = json.loads(lines[-1])
+    assert entry["request_id"] == "req-42"
+    assert (entry["path"], entry["status"], entry["tenant"]) == ("/scim/v2/acme/Users", 200, "acme")
+    secret = acme_headers["Authorization"].split()[1]
+    assert all(secret not in line and "secret-person" not in line for line in lines)
+
+
+def test_json_lines_hold_the_exception(caplog: pytest.LogCaptureFixture) -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed %s", ("now",), None)
+        record.exc_info = sys.exc_info()
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == "failed now"
+    assert "ValueError: boom" in entry["exception"]
