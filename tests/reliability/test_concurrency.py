@@ -139,12 +139,6 @@ def test_membership_equals_the_last_acknowledged_operation_per_member(
             assert (user["title"], user["displayName"]) == (title, title)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: PATCH /Users/{id} without If-Match answers 412 'the user kept changing' "
-    "when 8 clients PATCH one user (service/users.py gives up after 5 optimistic "
-    "attempts); expected 200 for every request, the last write winning",
-)
 def test_concurrent_patches_of_one_user_all_succeed_and_never_mix(
     server: Server, acme: LiveTenant
 ) -> None:

@@ -34,15 +34,6 @@ from tests.reliability.conftest import (
     user_body,
 )
 
-_NUL_ID_BUG = (
-    "BUG: DELETE /scim/v2/acme/Users/a%00b answers 500 on PostgreSQL (psycopg refuses "
-    "NUL in a text parameter; the id reaches the query unchecked); expected 404"
-)
-_NUL_BUG = (
-    "BUG: GET /scim/v2/acme/x%00y on PostgreSQL: the audit recorder's INSERT fails "
-    "(text cannot hold NUL), the whole batch of entries is dropped and app shutdown "
-    "raises DataError from AuditRecorder.stop(); expected the entries stored (NUL escaped)"
-)
 FUZZ = hypothesis_settings(
     max_examples=scaled(40),
     deadline=None,
@@ -303,8 +294,6 @@ def test_a_nul_byte_in_the_path_does_not_lose_the_audit_batch(
     request: pytest.FixtureRequest,
 ) -> None:
     """NUL is the one character PostgreSQL text refuses; the fuzz paths leave it to this test."""
-    if database_url.startswith("postgresql"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=_NUL_BUG))
     make_tenant("acme")
     headers = {"Authorization": f"Bearer {make_token('acme').secret}"}
     with TestClient(create_app(settings, database=db), raise_server_exceptions=False) as http:
@@ -343,8 +332,6 @@ def test_deleting_an_id_with_a_nul_byte_is_not_found(
     make_token: Callable[..., IssuedToken],
     request: pytest.FixtureRequest,
 ) -> None:
-    if database_url.startswith("postgresql"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=_NUL_ID_BUG))
     make_tenant("acme")
     headers = {"Authorization": f"Bearer {make_token('acme').secret}"}
     # An app of its own: its shutdown (audit flush) happens inside the test.

@@ -140,17 +140,23 @@ class AuditRecorder:
                     "token_name": entry.token_name,
                     "idp": entry.idp[:32],
                     "method": entry.method[:8],
-                    "path": entry.path[:_MAX_PATH],
+                    "path": _text(entry.path)[:_MAX_PATH],
                     "resource_type": entry.resource_type,
-                    "resource_id": (entry.resource_id or None) and entry.resource_id[:64],
+                    "resource_id": (entry.resource_id or None) and _text(entry.resource_id)[:64],
                     "status": entry.status,
                     "scim_type": scim_type[:32] if scim_type else None,
-                    "detail": detail[:_MAX_DETAIL] if detail else None,
+                    "detail": _text(detail)[:_MAX_DETAIL] if detail else None,
                     "duration_ms": round(entry.duration_ms, 3),
                     "change": summarize_change(entry.method, entry.body),
                 }
             )
         return rows
+
+
+def _text(value: str) -> str:
+    # A client can put NUL in a path (%00); PostgreSQL text cannot hold it,
+    # and one such row must not cost the whole batch.
+    return value.replace("\x00", "\\0")
 
 
 def _error_fields(

@@ -25,7 +25,7 @@ from scimgate.model.patch_members import (
 )
 from scimgate.model.schemas import GROUP
 from scimgate.model.validation import normalize_resource
-from scimgate.service import lifecycle
+from scimgate.service import lifecycle, retry
 from scimgate.service.clock import utcnow
 from scimgate.service.resources import Resource, check_if_match, render_group
 from scimgate.service.scope import TenantScope
@@ -33,7 +33,6 @@ from scimgate.storage.events import NewEvent
 from scimgate.storage.repository import TenantRepository
 from scimgate.storage.rows import GroupRow
 
-_ATTEMPTS = 5
 _MEMBERS_ATTRIBUTE = GROUP.schema.attribute("members")
 
 
@@ -245,7 +244,7 @@ def patch_group(
 ) -> Resource | None:
     """Apply a PATCH; returns the group only when ``want_body`` (else the caller answers 204)."""
     other_ops, member_changes = split_member_operations(operations)
-    for _attempt in range(_ATTEMPTS):
+    for _attempt in retry.attempts():
         try:
             with scope.db.tenant(scope.tenant.id, write=True) as repo:
                 row = _get_row(repo, group_id)

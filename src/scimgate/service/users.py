@@ -10,16 +10,13 @@ from scimgate.errors import InvalidValue, NotFound, PreconditionFailed, Uniquene
 from scimgate.model.patch import PatchOperation, apply_patch
 from scimgate.model.schemas import USER
 from scimgate.model.validation import normalize_resource
-from scimgate.service import lifecycle
+from scimgate.service import lifecycle, retry
 from scimgate.service.clock import utcnow
 from scimgate.service.resources import Resource, check_if_match, render_user
 from scimgate.service.scope import TenantScope
 from scimgate.storage.events import NewEvent
 from scimgate.storage.repository import TenantRepository
 from scimgate.storage.rows import UserRow
-
-# Optimistic concurrency: a PATCH or PUT that lost a race re-reads and re-applies.
-_ATTEMPTS = 5
 
 
 class UserNotFound(NotFound):
@@ -126,7 +123,7 @@ def replace_user(
     groups: bool = True,
 ) -> Resource:
     doc, _ = normalize_resource(payload, USER, registered_extensions=scope.registered_extensions)
-    for _attempt in range(_ATTEMPTS):
+    for _attempt in retry.attempts():
         with scope.db.tenant(scope.tenant.id, write=True) as repo:
             row = _get_row(repo, user_id)
             check_if_match(if_match, row.version)
@@ -150,7 +147,7 @@ def patch_user(
     if_match: str | None = None,
     groups: bool = True,
 ) -> Resource:
-    for _attempt in range(_ATTEMPTS):
+    for _attempt in retry.attempts():
         with scope.db.tenant(scope.tenant.id, write=True) as repo:
             row = _get_row(repo, user_id)
             check_if_match(if_match, row.version)

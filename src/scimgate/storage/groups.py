@@ -114,6 +114,8 @@ class GroupStore:
         return result.first() is not None
 
     def get(self, group_id: str) -> GroupRow | None:
+        if "\x00" in group_id:  # no id holds NUL, and PostgreSQL text refuses it
+            return None
         row = fetch_one(self._conn, _GET, (self._tenant_id, group_id))
         if row is None:
             return None

@@ -155,6 +155,8 @@ class RoleStore:
         return int(result.scalar_one())
 
     def delete_rule(self, rule_id: int) -> bool:
+        if not 0 < rule_id < 2**31:  # outside the column's range: no such rule
+            return False
         result = self._conn.execute(
             role_mappings.delete().where(
                 role_mappings.c.tenant_id == self._tenant_id, role_mappings.c.id == rule_id

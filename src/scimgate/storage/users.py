@@ -171,6 +171,8 @@ class UserStore:
         return inserted is not None
 
     def get(self, user_id: str) -> UserRow | None:
+        if "\x00" in user_id:  # no id holds NUL, and PostgreSQL text refuses it
+            return None
         row = fetch_one(self._conn, _GET, (self._tenant_id, user_id))
         return _driver_row(row) if row else None
 
