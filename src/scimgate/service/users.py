@@ -44,8 +44,8 @@ def _render(repo: TenantRepository, scope: TenantScope, row: UserRow, groups: bo
     return render_user(row, scope.base_url, memberships)
 
 
-def _get_row(repo: TenantRepository, user_id: str) -> UserRow:
-    row = repo.users.get(user_id)
+def _get_row(repo: TenantRepository, user_id: str, *, for_update: bool = False) -> UserRow:
+    row = repo.users.get(user_id, for_update=for_update)
     if row is None:
         raise UserNotFound(f"User {user_id} not found")
     return row
@@ -125,7 +125,7 @@ def replace_user(
     doc, _ = normalize_resource(payload, USER, registered_extensions=scope.registered_extensions)
     for _attempt in retry.attempts():
         with scope.db.tenant(scope.tenant.id, write=True) as repo:
-            row = _get_row(repo, user_id)
+            row = _get_row(repo, user_id, for_update=True)
             check_if_match(if_match, row.version)
             new_doc = dict(doc)
             # PUT without "active" keeps the current state: an IdP that leaves
@@ -149,7 +149,7 @@ def patch_user(
 ) -> Resource:
     for _attempt in retry.attempts():
         with scope.db.tenant(scope.tenant.id, write=True) as repo:
-            row = _get_row(repo, user_id)
+            row = _get_row(repo, user_id, for_update=True)
             check_if_match(if_match, row.version)
             result = apply_patch(row.doc, operations, USER)
             if not result.changed:

@@ -16,60 +16,13 @@ import sqlalchemy as sa
 
 from scimgate.storage._sql import chunks
 from scimgate.storage.directory import Directory
+from scimgate.storage.groups import GROUP_COLUMNS, group_from_row
 from scimgate.storage.rows import GroupRow, UserRow
 from scimgate.storage.tables import events, group_members, groups, tenants, user_roles, users
+from scimgate.storage.users import USER_COLUMNS, user_from_row
 
 # Sequence numbers read per query while looking for holes at the feed's tail.
 _TAIL_PAGE = 1000
-
-_USER_COLUMNS = (
-    users.c.id,
-    users.c.user_name,
-    users.c.external_id,
-    users.c.active,
-    users.c.created,
-    users.c.last_modified,
-    users.c.version,
-    users.c.doc,
-    users.c.enabled,
-    users.c.deactivation_reason,
-)
-_GROUP_COLUMNS = (
-    groups.c.id,
-    groups.c.display_name,
-    groups.c.external_id,
-    groups.c.created,
-    groups.c.last_modified,
-    groups.c.version,
-    groups.c.doc,
-)
-
-
-def _user(row: Any) -> UserRow:
-    return UserRow(
-        id=row.id,
-        user_name=row.user_name,
-        external_id=row.external_id,
-        active=row.active,
-        created=row.created,
-        last_modified=row.last_modified,
-        version=row.version,
-        doc=row.doc,
-        enabled=row.enabled,
-        deactivation_reason=row.deactivation_reason,
-    )
-
-
-def _group(row: Any) -> GroupRow:
-    return GroupRow(
-        id=row.id,
-        display_name=row.display_name,
-        external_id=row.external_id,
-        created=row.created,
-        last_modified=row.last_modified,
-        version=row.version,
-        doc=row.doc,
-    )
 
 
 class AppQueries:
@@ -106,9 +59,9 @@ class AppQueries:
                 )
             )
         rows = self._conn.execute(
-            sa.select(*_USER_COLUMNS).where(*conditions).order_by(users.c.id).limit(limit)
+            sa.select(*USER_COLUMNS).where(*conditions).order_by(users.c.id).limit(limit)
         )
-        return [_user(row) for row in rows]
+        return [user_from_row(row) for row in rows]
 
     def roles_of(self, user_ids: list[str]) -> dict[str, list[str]]:
         """Each user's effective role keys, sorted.
@@ -138,7 +91,7 @@ class AppQueries:
         if after is not None:
             conditions.append(groups.c.id > after)
         page = (
-            sa.select(*_GROUP_COLUMNS)
+            sa.select(*GROUP_COLUMNS)
             .where(*conditions)
             .order_by(groups.c.id)
             .limit(limit)
@@ -157,7 +110,7 @@ class AppQueries:
             .select_from(page.outerjoin(counts, counts.c.group_id == page.c.id))
             .order_by(page.c.id)
         )
-        return [(_group(row), int(row.member_count)) for row in rows]
+        return [(group_from_row(row), int(row.member_count)) for row in rows]
 
     # -- the event feed ---------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from scimgate.storage.filters import select_page
 from scimgate.storage.rows import GroupRow, MemberRef, Page
 from scimgate.storage.tables import group_members, groups, users
 
-_COLUMNS = (
+GROUP_COLUMNS = (
     groups.c.id,
     groups.c.display_name,
     groups.c.external_id,
@@ -63,7 +63,7 @@ _REMOVE_ONE = DriverSql(
 )
 
 
-def _row(row: Any) -> GroupRow:
+def group_from_row(row: Any) -> GroupRow:
     return GroupRow(
         id=row.id,
         display_name=row.display_name,
@@ -276,6 +276,14 @@ class GroupStore:
         limit: int,
     ) -> Page:
         total, rows = select_page(
-            self._conn, GROUP, _COLUMNS, self._mine, filter_expr, sort_by, descending, offset, limit
+            self._conn,
+            GROUP,
+            GROUP_COLUMNS,
+            self._mine,
+            filter_expr,
+            sort_by,
+            descending,
+            offset,
+            limit,
         )
-        return Page(total=total, rows=[_row(row) for row in rows])
+        return Page(total=total, rows=[group_from_row(row) for row in rows])

@@ -30,7 +30,7 @@ from scimgate.storage.tables import group_members, groups, user_roles, users
 
 _WHOLE_TENANT = 5_000
 
-_COLUMNS = (
+USER_COLUMNS = (
     users.c.id,
     users.c.user_name,
     users.c.external_id,
@@ -50,6 +50,11 @@ _SELECT = (
     " enabled, deactivation_reason FROM users"
 )
 _GET = DriverSql(f"{_SELECT} WHERE tenant_id = %s AND deleted_at IS NULL AND id = %s")
+# PostgreSQL: lock the row for a read-modify-write, so concurrent PATCHes queue
+# instead of racing (SQLite writers already queue on BEGIN IMMEDIATE).
+_GET_FOR_UPDATE_PG = DriverSql(
+    f"{_SELECT} WHERE tenant_id = %s AND deleted_at IS NULL AND id = %s FOR UPDATE"
+)
 _PURGE_NAME = DriverSql(
     "DELETE FROM users WHERE tenant_id = %s AND user_name_lower = %s AND deleted_at IS NOT NULL"
 )
@@ -101,7 +106,7 @@ def _driver_row(row: Any) -> UserRow:
     )
 
 
-def _row(row: Any) -> UserRow:
+def user_from_row(row: Any) -> UserRow:
     return UserRow(
         id=row.id,
         user_name=row.user_name,
@@ -170,10 +175,11 @@ class UserStore:
         )
         return inserted is not None
 
-    def get(self, user_id: str) -> UserRow | None:
+    def get(self, user_id: str, *, for_update: bool = False) -> UserRow | None:
         if "\x00" in user_id:  # no id holds NUL, and PostgreSQL text refuses it
             return None
-        row = fetch_one(self._conn, _GET, (self._tenant_id, user_id))
+        statement = _GET_FOR_UPDATE_PG if for_update and not is_sqlite(self._conn) else _GET
+        row = fetch_one(self._conn, statement, (self._tenant_id, user_id))
         return _driver_row(row) if row else None
 
     def update(
@@ -361,6 +367,14 @@ class UserStore:
                 return Page(total=total, rows=[])
             return Page(total=total, rows=[_driver_row(row)])
         total, rows = select_page(
-            self._conn, USER, _COLUMNS, self._mine, filter_expr, sort_by, descending, offset, limit
+            self._conn,
+            USER,
+            USER_COLUMNS,
+            self._mine,
+            filter_expr,
+            sort_by,
+            descending,
+            offset,
+            limit,
         )
-        return Page(total=total, rows=[_row(row) for row in rows])
+        return Page(total=total, rows=[user_from_row(row) for row in rows])
