@@ -40,9 +40,6 @@ class Settings(BaseSettings):
     max_filter_length: int = Field(default=4096, ge=64)
     # A token's last_used_at is written at most once per this many seconds.
     token_touch_interval_seconds: int = Field(default=60, ge=1)
-    # How long a validated token stays in the in-process cache; revocation
-    # through this process takes effect at once, through another within this.
-    token_cache_seconds: float = Field(default=5.0, ge=0)
     # Requests per second per SCIM token (0: no limit), a token bucket per
     # worker process; the burst defaults to one second's worth.
     rate_limit_per_second: float = Field(default=0.0, ge=0)
