@@ -25,12 +25,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from scimgate.model.entities import TenantSettings
 from scimgate.service import lifecycle
 from scimgate.service.tenants import create_tenant
 from scimgate.storage.database import Database
 from scimgate.storage.migrate import upgrade
-from scimgate.storage.tables import group_members, groups, role_mappings, users
+from scimgate.storage.tables import events, group_members, groups, role_mappings, users
 
 _BATCH = 5_000
 
@@ -84,12 +86,33 @@ def _seed(db: Database, tenant_id: int, size: int) -> str:
     return group_id
 
 
-def _timed(label: str, step: Callable[[], int], results: list[dict[str, Any]]) -> None:
+def _event_count(db: Database, tenant_id: int) -> int:
+    with db.engine.connect() as conn:
+        query = (
+            sa.select(sa.func.count()).select_from(events).where(events.c.tenant_id == tenant_id)
+        )
+        return int(conn.execute(query).scalar_one())
+
+
+def _timed(
+    label: str, step: Callable[[], object], results: list[dict[str, Any]], count: Callable[[], int]
+) -> None:
+    before = count()
     started = time.perf_counter()
-    events = step()
+    cpu = time.process_time()
+    step()
     seconds = time.perf_counter() - started
-    results.append({"step": label, "seconds": round(seconds, 3), "events": events})
-    print(f"{label:<48} {seconds:8.3f} s  {events:>8} events", flush=True)
+    cpu = time.process_time() - cpu
+    events = count() - before
+    results.append(
+        {
+            "step": label,
+            "seconds": round(seconds, 3),
+            "cpu_seconds": round(cpu, 3),
+            "events": events,
+        }
+    )
+    print(f"{label:<48} {seconds:8.3f} s {cpu:8.3f} s cpu {events:>8} events", flush=True)
 
 
 def run(database_url: str, size: int) -> dict[str, Any]:
@@ -100,23 +123,33 @@ def run(database_url: str, size: int) -> dict[str, Any]:
     group_id = _seed(db, tenant.id, size)
     print(f"seeded {size} users in one group in {time.perf_counter() - started:.1f} s")
     results: list[dict[str, Any]] = []
+
+    def count() -> int:
+        return _event_count(db, tenant.id)
+
     settings = TenantSettings()
 
-    def recompute(settings: TenantSettings, before: Callable[[Any], None] | None = None) -> int:
+    def recompute(settings: TenantSettings, before: Callable[[Any], None] | None = None) -> None:
+        """One transaction: ``before``, a whole-tenant recompute and its events."""
         with db.tenant(tenant.id, write=True) as repo:
             if before is not None:
                 before(repo)
-            found = lifecycle.recompute(repo, settings, None)
-            lifecycle.emit(repo, found)
-            return len(found)
+            lifecycle.emit(repo, lifecycle.recompute(repo, settings, None))
 
-    _timed("initial recompute (default role for everyone)", lambda: recompute(settings), results)
+    _timed(
+        "initial recompute (default role for everyone)", lambda: recompute(settings), results, count
+    )
 
     def add_rule(repo: Any) -> None:
         repo.roles.add_rule("display_name", "Engineering", "tenant_admin", 10, datetime.now(UTC))
 
-    _timed("add rule Engineering -> tenant_admin", lambda: recompute(settings, add_rule), results)
-    _timed("recompute with nothing to change", lambda: recompute(settings), results)
+    _timed(
+        "add rule Engineering -> tenant_admin",
+        lambda: recompute(settings, add_rule),
+        results,
+        count,
+    )
+    _timed("recompute with nothing to change", lambda: recompute(settings), results, count)
 
     strict = TenantSettings(deactivate_unmapped=True)
 
@@ -135,13 +168,17 @@ def run(database_url: str, size: int) -> dict[str, Any]:
         "deactivate-on-leave on, remove half the members",
         lambda: recompute(strict, remove_half),
         results,
+        count,
     )
 
     def drop_rule(repo: Any) -> None:
         repo._conn.execute(role_mappings.delete().where(role_mappings.c.tenant_id == tenant.id))
 
     _timed(
-        "remove the rule (deactivate-on-leave on)", lambda: recompute(strict, drop_rule), results
+        "remove the rule (deactivate-on-leave on)",
+        lambda: recompute(strict, drop_rule),
+        results,
+        count,
     )
     db.dispose()
     return {"bench": "role_recompute", "database": db.dialect, "users": size, "steps": results}

@@ -96,25 +96,34 @@ def _after_membership(
     row: GroupRow,
     added: list[str],
     removed: list[str],
+    found: list[NewEvent],
 ) -> list[NewEvent]:
-    """Events for a membership change, and the roles and states it changes."""
-    found = lifecycle.membership_events(repo, _ref(row), added, removed)
+    """``found`` plus the events of a membership change and of the roles and states it
+    changes; returns the events still to emit (see ``lifecycle.recompute``)."""
+    found = found + lifecycle.membership_events(repo, _ref(row), added, removed)
     if (added or removed) and repo.roles.group_is_mapped(row.id):
-        found += lifecycle.recompute(repo, scope.settings, sorted(set(added) | set(removed)))
+        changed = sorted(set(added) | set(removed))
+        found = lifecycle.recompute(repo, scope.settings, changed, found)
     return found
 
 
 def _after_rename(
-    repo: TenantRepository, scope: TenantScope, before: GroupRow, after: GroupRow
+    repo: TenantRepository,
+    scope: TenantScope,
+    before: GroupRow,
+    after: GroupRow,
+    found: list[NewEvent],
 ) -> list[NewEvent]:
-    """A new displayName or externalId may match other rules: recompute its members."""
-    found = [lifecycle.group_event("group.updated", _ref(after), before=_ref(before))]
+    """A new displayName or externalId may match other rules: recompute its members.
+    Returns the events still to emit, ``found`` first."""
+    found = [*found, lifecycle.group_event("group.updated", _ref(after), before=_ref(before))]
     identity_changed = (before.display_name.lower(), before.external_id) != (
         after.display_name.lower(),
         after.external_id,
     )
     if identity_changed and repo.roles.has_rules():
-        found += lifecycle.recompute(repo, scope.settings, sorted(repo.groups.member_ids(after.id)))
+        members = sorted(repo.groups.member_ids(after.id))
+        found = lifecycle.recompute(repo, scope.settings, members, found)
     return found
 
 
@@ -139,7 +148,7 @@ def create_group(scope: TenantScope, payload: dict[str, Any], *, members: bool =
         added = repo.groups.add_members(group_id, ids)
         row = _get_row(repo, group_id)
         found = [lifecycle.group_event("group.created", _ref(row))]
-        found += _after_membership(repo, scope, row, added, [])
+        found = _after_membership(repo, scope, row, added, [], found)
         lifecycle.emit(repo, found)
         return _render(repo, scope, row, members and bool(ids))
 
@@ -181,11 +190,11 @@ def replace_group(
                 now=utcnow(),
                 doc=doc,
             )
-            found += _after_rename(repo, scope, row, _get_row(repo, group_id))
+            found = _after_rename(repo, scope, row, _get_row(repo, group_id), found)
         elif added or removed:
             repo.groups.bump(group_id, utcnow())
         after = _get_row(repo, group_id)
-        found += _after_membership(repo, scope, after, added, removed)
+        found = _after_membership(repo, scope, after, added, removed, found)
         lifecycle.emit(repo, found)
         return _render(repo, scope, after, members)
 
@@ -292,12 +301,12 @@ def _patch_in_transaction(
             doc=result.doc,
         ):
             raise _LostRace
-        found += _after_rename(repo, scope, row, _get_row(repo, row.id))
+        found = _after_rename(repo, scope, row, _get_row(repo, row.id), found)
     elif added or removed:
         # Membership rows alone commute with other writers: an atomic
         # increment is enough, no need to retry on a concurrent change.
         repo.groups.bump(row.id, now)
-    found += _after_membership(repo, scope, row, list(added), list(removed))
+    found = _after_membership(repo, scope, row, list(added), list(removed), found)
     lifecycle.emit(repo, found)
 
 
@@ -310,5 +319,5 @@ def delete_group(scope: TenantScope, group_id: str, *, if_match: str | None = No
         repo.groups.delete(group_id)
         found = [lifecycle.group_event("group.deleted", _ref(row))]
         if former:
-            found += lifecycle.recompute(repo, scope.settings, former)
+            found = lifecycle.recompute(repo, scope.settings, former, found)
         lifecycle.emit(repo, found)

@@ -18,7 +18,7 @@ from scimgate.model.entities import TenantSettings
 from scimgate.service.clock import utcnow
 from scimgate.storage.events import NewEvent
 from scimgate.storage.repository import TenantRepository
-from scimgate.storage.roles import Scope
+from scimgate.storage.roles import SMALL_SCOPE, Scope
 
 IDP_DEACTIVATED = "idp_deactivated"
 LEFT_MAPPED_GROUPS = "left_mapped_groups"
@@ -71,15 +71,35 @@ def state_events(
     return []
 
 
-def recompute(repo: TenantRepository, settings: TenantSettings, scope: Scope) -> list[NewEvent]:
-    """Re-derive enabled state and roles for ``scope``; the events of what changed."""
+def recompute(
+    repo: TenantRepository,
+    settings: TenantSettings,
+    scope: Scope,
+    found: list[NewEvent] | None = None,
+) -> list[NewEvent]:
+    """Re-derive enabled state and roles for ``scope`` (None: the whole tenant).
+
+    ``found`` are events the caller has collected so far; returns the events
+    still to emit, in order: ``found``, then deactivations, reactivations and
+    role changes. For a few users that is ``found`` plus the new events; for
+    many (a rule or setting change) ``found`` is emitted at once and the new
+    events are written by the database from staged changes, so the result is
+    empty.
+    """
+    found = list(found or [])
+    if scope is None or len(scope) > SMALL_SCOPE:
+        emit(repo, found)
+        repo.roles.recompute_staged(
+            scope, settings.role_mode, settings.default_role, settings.deactivate_unmapped
+        )
+        repo.events.add_staged(utcnow())
+        return []
     deactivated, reactivated = repo.roles.recompute_enabled(scope, settings.deactivate_unmapped)
     changes = repo.roles.recompute_roles(scope, settings.role_mode, settings.default_role)
     touched = sorted(set(deactivated) | set(reactivated) | {c.user_id for c in changes})
     if not touched:
-        return []
+        return found
     users = repo.users.snapshots(touched)
-    found: list[NewEvent] = []
     found += [
         user_event("user.deactivated", u, users[u], reason=LEFT_MAPPED_GROUPS)
         for u in deactivated

@@ -90,23 +90,11 @@ def create_user(scope: TenantScope, payload: dict[str, Any], *, groups: bool = T
             repo.roles.grant(user_id, roles)
             found.append(
                 lifecycle.user_event(
-                    "user.roles_changed", user_id, _snapshot(row), before=[], after=roles
+                    "user.roles_changed", user_id, row.snapshot(), before=[], after=roles
                 )
             )
         lifecycle.emit(repo, found)
     return resource
-
-
-def _snapshot(row: UserRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "userName": row.user_name,
-        "externalId": row.external_id,
-        "displayName": row.doc.get("displayName"),
-        "active": row.active,
-        "enabled": row.enabled,
-        "deactivationReason": row.deactivation_reason,
-    }
 
 
 def get_user(scope: TenantScope, user_id: str, *, groups: bool = True) -> Resource:
@@ -196,7 +184,7 @@ def _write(
         enabled=enabled,
         deactivation_reason=reason,
     )
-    snapshot = _snapshot(updated)
+    snapshot = updated.snapshot()
     found: list[NewEvent] = [
         lifecycle.user_event(
             "user.updated",
@@ -210,7 +198,7 @@ def _write(
         if not enabled and not columns["active"]:
             found += lifecycle.disabled(repo, row.id, snapshot)
         else:
-            found += lifecycle.recompute(repo, scope.settings, [row.id])
+            found = lifecycle.recompute(repo, scope.settings, [row.id], found)
     lifecycle.emit(repo, found)
     return updated
 
@@ -227,7 +215,7 @@ def delete_user(scope: TenantScope, user_id: str, *, if_match: str | None = None
         else:
             left = repo.users.soft_delete(user_id, now)
         gone = replace(row, enabled=False, deactivation_reason=lifecycle.DELETED)
-        snapshot = _snapshot(gone)
+        snapshot = gone.snapshot()
         found: list[NewEvent] = [
             lifecycle.user_event("user.deleted", user_id, snapshot, mode=scope.settings.delete_mode)
         ]

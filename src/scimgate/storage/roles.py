@@ -16,14 +16,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from scimgate.storage import staging
 from scimgate.storage._sql import chunks, insert_ignoring_conflicts
 from scimgate.storage.driver import DriverSql, execute_many, fetch_all, fetch_one
 from scimgate.storage.tables import group_members, groups, role_mappings, roles, user_roles, users
 
 # Recompute scopes past this many ids run over the whole tenant instead of an IN list.
 _MAX_SCOPE_IDS = 20_000
-# Up to this many users, compare in one statement; beyond, go through a temporary table.
-_SMALL_SCOPE = 1_000
+# Up to this many users a recompute compares in one statement and returns what
+# changed; beyond, it stages the changes in temporary tables (``recompute_staged``).
+SMALL_SCOPE = 1_000
 
 _GRANT = DriverSql(
     "INSERT INTO user_roles (user_id, role_key, tenant_id) VALUES (%s, %s, %s)"
@@ -40,14 +42,6 @@ _GROUP_IS_MAPPED = DriverSql(
     " OR (r.match_type = 'external_id' AND r.match_value = g.external_id)"
     " OR (r.match_type = 'id' AND r.match_value = g.id))"
     " WHERE g.tenant_id = %s AND g.id = %s LIMIT 1"
-)
-
-# Per-connection scratch table for large recomputes (created on demand, never migrated).
-_desired = sa.Table(
-    "scimgate_desired_roles",
-    sa.MetaData(),
-    sa.Column("user_id", sa.String(36), primary_key=True),
-    sa.Column("role_key", sa.String(64), primary_key=True),
 )
 
 
@@ -245,14 +239,35 @@ class RoleStore:
         return column.in_(scope)
 
     def _matched(self, scope: Scope) -> sa.Select[Any]:
-        """(user_id, role_key, priority, rule_id) for every membership a rule maps."""
-        return (
-            sa.select(
-                group_members.c.member_id.label("user_id"),
-                role_mappings.c.role_key,
-                role_mappings.c.priority,
-                role_mappings.c.id.label("rule_id"),
+        """(user_id, role_key, priority, rule_id) for every membership a rule maps.
+
+        Over the whole tenant the join starts from the rules and reaches members
+        through the group key, so it reads only mapped memberships; a scan from
+        ``group_members`` (the plan SQLite picks otherwise) reads every membership
+        of the tenant. For a list of users it starts from their memberships.
+        """
+        columns = (
+            group_members.c.member_id.label("user_id"),
+            role_mappings.c.role_key,
+            role_mappings.c.priority,
+            role_mappings.c.id.label("rule_id"),
+        )
+        if scope is None or len(scope) > _MAX_SCOPE_IDS:
+            return (
+                sa.select(*columns)
+                .select_from(
+                    role_mappings.join(
+                        groups,
+                        sa.and_(
+                            groups.c.tenant_id == role_mappings.c.tenant_id,
+                            self._rule_matches_group(),
+                        ),
+                    ).join(group_members, group_members.c.group_id == groups.c.id)
+                )
+                .where(role_mappings.c.tenant_id == self._tenant_id)
             )
+        return (
+            sa.select(*columns)
             .select_from(
                 group_members.join(groups, groups.c.id == group_members.c.group_id).join(
                     role_mappings, self._rule_matches_group()
@@ -260,7 +275,7 @@ class RoleStore:
             )
             .where(
                 group_members.c.tenant_id == self._tenant_id,
-                self._in_scope(group_members.c.member_id, scope),
+                group_members.c.member_id.in_(scope),
             )
         )
 
@@ -305,7 +320,8 @@ class RoleStore:
             fallback = sa.select(
                 users.c.id.label("user_id"), sa.literal(default_role).label("role_key")
             ).where(*self._users_in_scope(scope), users.c.enabled, ~self._in_mapped_group(scope))
-            return sa.union(wanted, fallback).subquery("desired").select()
+            # The branches are disjoint (users in a mapped group, users in none).
+            return sa.union_all(wanted, fallback).subquery("desired").select()
         return wanted
 
     def _current(self, scope: Scope) -> sa.Select[Any]:
@@ -315,26 +331,20 @@ class RoleStore:
         )
 
     def recompute_roles(
-        self, scope: Scope, mode: str, default_role: str | None
+        self, scope: list[str], mode: str, default_role: str | None
     ) -> list[RoleChange]:
-        """Make stored roles equal the wanted ones; returns the users whose roles changed."""
-        after_rows: list[tuple[str, str]] | None = None
-        if scope is not None and len(scope) <= _SMALL_SCOPE:
-            added, removed = self._diff_small(scope, mode, default_role)
-        else:
-            added, removed, after_rows = self._diff_large(scope, mode, default_role)
+        """Make the stored roles of a few users equal the wanted ones; returns who changed.
+
+        One statement compares wanted and stored pairs (EXCEPT both ways); the
+        difference is written back and the users' roles after it read once.
+        """
+        added, removed = self._diff_small(scope, mode, default_role)
         if not added and not removed:
             return []
         changed = sorted({u for u, _ in added} | {u for u, _ in removed})
         after: dict[str, set[str]] = defaultdict(set)
-        if after_rows is None:
-            for u, keys in self.roles_of(changed).items():
-                after[u].update(keys)
-        else:
-            wanted = set(changed)
-            for u, r in after_rows:
-                if u in wanted:
-                    after[u].add(r)
+        for u, keys in self.roles_of(changed).items():
+            after[u].update(keys)
         before: dict[str, set[str]] = {u: set(after.get(u, ())) for u in changed}
         for u, r in added:
             before[u].discard(r)
@@ -379,74 +389,112 @@ class RoleStore:
             )
         return added, removed
 
-    def _diff_large(
-        self, scope: Scope, mode: str, default_role: str | None
-    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
-        """Many users (a rule or setting change): the wanted pairs go into a temporary
-        table once, then one DELETE and one INSERT ... SELECT apply the difference."""
-        self._prepare_desired_table()
-        self._conn.execute(
-            _desired.insert().from_select(
+    def recompute_staged(
+        self,
+        scope: Scope,
+        mode: str,
+        default_role: str | None,
+        deactivate_unmapped: bool,
+    ) -> None:
+        """Recompute enabled states and roles of many users (a rule or setting change).
+
+        What changes is staged in ``staging.user_changes`` ("deactivated",
+        "reactivated", and "roles" with the roles before), then applied with one
+        UPDATE per state change, one DELETE and one INSERT; nothing per user
+        passes through Python. ``EventStore.add_staged`` writes the events.
+        """
+        conn = self._conn
+        staging.prepare(conn)
+        changes = staging.user_changes
+        in_scope = self._users_in_scope(scope)
+        if deactivate_unmapped:
+            self._stage_state(
+                "deactivated",
+                [*in_scope, users.c.active, users.c.enabled, ~self._in_mapped_group(scope)],
+            )
+        back = [
+            *in_scope,
+            users.c.active,
+            sa.not_(users.c.enabled),
+            users.c.deactivation_reason == "left_mapped_groups",
+        ]
+        if deactivate_unmapped:
+            back.append(self._in_mapped_group(scope))
+        self._stage_state("reactivated", back)
+        staged = sa.select(changes.c.user_id)
+        if deactivate_unmapped:
+            conn.execute(
+                users.update()
+                .where(
+                    users.c.tenant_id == self._tenant_id,
+                    users.c.id.in_(staged.where(changes.c.kind == "deactivated")),
+                )
+                .values(enabled=False, deactivation_reason="left_mapped_groups")
+            )
+        conn.execute(
+            users.update()
+            .where(
+                users.c.tenant_id == self._tenant_id,
+                users.c.id.in_(staged.where(changes.c.kind == "reactivated")),
+            )
+            .values(enabled=True, deactivation_reason=None)
+        )
+        # Roles, from the states just written.
+        desired = staging.desired_roles
+        conn.execute(
+            desired.insert().from_select(
                 ["user_id", "role_key"], self._desired(scope, mode, default_role)
             )
         )
-        same = sa.exists(
+        kept = sa.exists(
             sa.select(sa.literal(1)).where(
-                _desired.c.user_id == user_roles.c.user_id,
-                _desired.c.role_key == user_roles.c.role_key,
+                desired.c.user_id == user_roles.c.user_id,
+                desired.c.role_key == user_roles.c.role_key,
             )
         )
-        removed = [
-            (str(u), str(r))
-            for u, r in self._conn.execute(
-                user_roles.delete()
-                .where(
-                    user_roles.c.tenant_id == self._tenant_id,
-                    self._in_scope(user_roles.c.user_id, scope),
-                    ~same,
-                )
-                .returning(user_roles.c.user_id, user_roles.c.role_key)
-            )
-        ]
         stored = sa.exists(
             sa.select(sa.literal(1))
             .select_from(user_roles)
             .where(
-                user_roles.c.user_id == _desired.c.user_id,
-                user_roles.c.role_key == _desired.c.role_key,
+                user_roles.c.user_id == desired.c.user_id,
+                user_roles.c.role_key == desired.c.role_key,
             )
         )
-        added = [
-            (str(u), str(r))
-            for u, r in self._conn.execute(
-                user_roles.insert()
-                .from_select(
-                    ["user_id", "role_key", "tenant_id"],
-                    sa.select(
-                        _desired.c.user_id, _desired.c.role_key, sa.literal(self._tenant_id)
-                    ).where(~stored),
-                )
-                .returning(user_roles.c.user_id, user_roles.c.role_key)
-            )
+        stale = [
+            user_roles.c.tenant_id == self._tenant_id,
+            self._in_scope(user_roles.c.user_id, scope),
+            ~kept,
         ]
-        after: list[tuple[str, str]] = []
-        if added or removed:
-            after = [(str(u), str(r)) for u, r in self._conn.execute(sa.select(_desired))]
-        return added, removed, after
+        moved = sa.union(
+            sa.select(desired.c.user_id).where(~stored),
+            sa.select(user_roles.c.user_id).where(*stale),
+        ).subquery("moved")
+        conn.execute(
+            changes.insert().from_select(
+                ["kind", "user_id", "before"],
+                sa.select(
+                    sa.literal("roles"),
+                    moved.c.user_id,
+                    staging.roles_json(conn, moved.c.user_id),
+                ),
+            )
+        )
+        conn.execute(user_roles.delete().where(*stale))
+        conn.execute(
+            user_roles.insert().from_select(
+                ["user_id", "role_key", "tenant_id"],
+                sa.select(desired.c.user_id, desired.c.role_key, sa.literal(self._tenant_id)).where(
+                    ~stored
+                ),
+            )
+        )
 
-    def _prepare_desired_table(self) -> None:
-        if self._conn.dialect.name == "postgresql":
-            self._conn.exec_driver_sql(
-                "CREATE TEMP TABLE IF NOT EXISTS scimgate_desired_roles "
-                "(user_id varchar(36) NOT NULL, role_key varchar(64) NOT NULL, "
-                "PRIMARY KEY (user_id, role_key)) ON COMMIT DELETE ROWS"
+    def _stage_state(self, kind: str, where: list[ColumnElement[bool]]) -> None:
+        self._conn.execute(
+            staging.user_changes.insert().from_select(
+                ["kind", "user_id"], sa.select(sa.literal(kind), users.c.id).where(*where)
             )
-        else:
-            self._conn.exec_driver_sql(
-                "CREATE TEMP TABLE IF NOT EXISTS scimgate_desired_roles "
-                "(user_id TEXT NOT NULL, role_key TEXT NOT NULL, PRIMARY KEY (user_id, role_key))"
-            )
-        self._conn.execute(_desired.delete())
+        )
 
     def recompute_enabled(
         self, scope: Scope, deactivate_unmapped: bool

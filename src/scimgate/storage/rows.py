@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,34 @@ class UserRow:
     doc: dict[str, Any]
     enabled: bool = True
     deactivation_reason: str | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        """The user as event payloads show it."""
+        return user_snapshot(
+            (
+                self.id,
+                self.user_name,
+                self.external_id,
+                self.doc.get("displayName"),
+                self.active,
+                self.enabled,
+                self.deactivation_reason,
+            )
+        )
+
+
+def user_snapshot(row: Sequence[Any]) -> dict[str, Any]:
+    """Event payload shape of a user from (id, user_name, external_id, display_name,
+    active, enabled, deactivation_reason); SQLite gives booleans as 0/1."""
+    return {
+        "id": row[0],
+        "userName": row[1],
+        "externalId": row[2],
+        "displayName": row[3],
+        "active": bool(row[4]),
+        "enabled": bool(row[5]),
+        "deactivationReason": row[6],
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from scimgate.storage.driver import (
     timestamp_param,
 )
 from scimgate.storage.filters import select_page, user_name_equals
-from scimgate.storage.rows import MemberRef, Page, UserRow
+from scimgate.storage.rows import MemberRef, Page, UserRow, user_snapshot
 from scimgate.storage.tables import group_members, groups, user_roles, users
 
 _WHOLE_TENANT = 5_000
@@ -83,6 +83,8 @@ _SNAPSHOT = DriverSql(
     "SELECT id, user_name, external_id, display_name, active, enabled, deactivation_reason"
     " FROM users WHERE tenant_id = %s AND id = %s"
 )
+
+
 _GROUPS_OF = (
     "SELECT m.member_id, g.id, g.display_name FROM group_members m"
     " JOIN groups g ON g.id = m.group_id WHERE m.tenant_id = %s AND m.member_id IN ({})"
@@ -224,7 +226,7 @@ class UserStore:
 
     def _leave_groups(self, user_id: str, now: datetime) -> list[str]:
         """Remove the user's memberships, bumping those groups' versions; returns the group ids."""
-        group_ids = list(
+        group_ids = sorted(
             self._conn.execute(
                 sa.select(group_members.c.group_id).where(
                     group_members.c.tenant_id == self._tenant_id,
@@ -234,6 +236,15 @@ class UserStore:
         )
         if group_ids:
             for part in chunks(group_ids):
+                # Lock the groups in id order before bumping them: an UPDATE locks rows in
+                # the order it finds them, which moves as rows are rewritten, so two
+                # deletes of users sharing groups could deadlock on PostgreSQL.
+                self._conn.execute(
+                    sa.select(groups.c.id)
+                    .where(groups.c.tenant_id == self._tenant_id, groups.c.id.in_(part))
+                    .order_by(groups.c.id)
+                    .with_for_update()
+                )
                 self._conn.execute(
                     groups.update()
                     .where(groups.c.tenant_id == self._tenant_id, groups.c.id.in_(part))
@@ -281,20 +292,9 @@ class UserStore:
 
     def snapshots(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:
         """The app-facing state of these users, for event payloads."""
-        found: dict[str, dict[str, Any]] = {}
         if len(user_ids) == 1:  # one member added or removed: the driver path
             row = fetch_one(self._conn, _SNAPSHOT, (self._tenant_id, user_ids[0]))
-            if row is not None:
-                found[row[0]] = {
-                    "id": row[0],
-                    "userName": row[1],
-                    "externalId": row[2],
-                    "displayName": row[3],
-                    "active": bool(row[4]),
-                    "enabled": bool(row[5]),
-                    "deactivationReason": row[6],
-                }
-            return found
+            return {} if row is None else {row[0]: user_snapshot(row)}
         query = sa.select(
             users.c.id,
             users.c.user_name,
@@ -304,23 +304,15 @@ class UserStore:
             users.c.enabled,
             users.c.deactivation_reason,
         ).where(users.c.tenant_id == self._tenant_id)
+        found: dict[str, dict[str, Any]] = {}
         # Many ids (a rule change): one pass over the tenant beats hundreds of IN lists.
-        wanted = set(user_ids) if len(user_ids) > _WHOLE_TENANT else None
-        parts: list[Any] = [None] if wanted is not None else list(chunks(user_ids))
-        for part in parts:
-            rows = self._conn.execute(query if part is None else query.where(users.c.id.in_(part)))
-            for row in rows:
-                if wanted is not None and row.id not in wanted:
-                    continue
-                found[row.id] = {
-                    "id": row.id,
-                    "userName": row.user_name,
-                    "externalId": row.external_id,
-                    "displayName": row.display_name,
-                    "active": row.active,
-                    "enabled": row.enabled,
-                    "deactivationReason": row.deactivation_reason,
-                }
+        if len(user_ids) > _WHOLE_TENANT:
+            wanted = set(user_ids)
+            rows: list[Any] = list(self._conn.execute(query).all())
+            return {row[0]: user_snapshot(row) for row in rows if row[0] in wanted}
+        for part in chunks(user_ids):
+            rows = list(self._conn.execute(query.where(users.c.id.in_(part))).all())
+            found.update((row[0], user_snapshot(row)) for row in rows)
         return found
 
     def existing_ids(self, ids: list[str]) -> set[str]:
