@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test check bench clean
+.PHONY: install run test check audit bench clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,11 +24,17 @@ run: install
 test: install
 	$(PY) -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
-## make check: formatting, lint, types
-check: install
-	$(VENV)/bin/ruff format --check src tests bench
-	$(VENV)/bin/ruff check src tests bench
+## make check: formatting, lint, types, dependency audit
+check: install audit
+	$(VENV)/bin/ruff format --check src tests bench .ci
+	$(VENV)/bin/ruff check src tests bench .ci
 	$(VENV)/bin/mypy
+
+## make audit: known vulnerabilities in the locked dependencies (pip-audit); only warns when
+## no advisory service answers (e.g. a package mirror without vulnerability data)
+audit: install
+	$(UV) export --quiet --frozen --no-hashes --extra dev --no-emit-project --output-file $(VENV)/audit-requirements.txt
+	$(PY) .ci/audit_dependencies.py $(VENV)/audit-requirements.txt $(AUDIT_ARGS)
 
 ## make bench: SCIM load benchmark (see bench/README.md)
 bench: install

@@ -65,7 +65,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             db, touch_interval=settings.token_touch_interval_seconds
         )
         attach_api(api, db, settings)
-        app.state.audit_recorder = recorder = AuditRecorder(db).start()
+        app.state.audit_recorder = recorder = AuditRecorder(
+            db, on_unknown_tenant=app.state.metrics.unknown_tenant_requests.inc
+        ).start()
         # Webhook delivery on a thread of this process (`serve --with-worker`).
         worker = (
             BackgroundWorker(db, WorkerOptions.from_settings(settings)).start()

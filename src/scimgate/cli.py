@@ -59,7 +59,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     from scimgate.app import create_app
-    from scimgate.observability import configure_logging
+    from scimgate.observability import configure_logging, shared_metrics
 
     try:
         settings.check_secret_key()
@@ -76,11 +76,14 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         "server_header": False,
         "timeout_keep_alive": 75,
     }
-    if workers > 1:
-        # Each worker process builds its own app from the same environment.
-        uvicorn.run("scimgate.app:app_from_environment", factory=True, workers=workers, **common)
-    else:
-        uvicorn.run(create_app(settings), **common)
+    with shared_metrics(workers):
+        if workers > 1:
+            # Each worker process builds its own app from the same environment.
+            uvicorn.run(
+                "scimgate.app:app_from_environment", factory=True, workers=workers, **common
+            )
+        else:
+            uvicorn.run(create_app(settings), **common)
 
 
 @main.command()

@@ -6,9 +6,10 @@ log record written while the request runs. Neither logs nor metrics ever
 hold an Authorization header, a body or a query string (filters carry
 personal data).
 
-With ``--workers N`` every process keeps its own counters; set
-``PROMETHEUS_MULTIPROC_DIR`` to an empty directory (wiped before each start)
-and ``/metrics`` on any worker reports the sum over all of them.
+With ``--workers N`` (N > 1) the processes share their counters through
+files in ``PROMETHEUS_MULTIPROC_DIR`` (a fresh private directory unless the
+operator names one, see ``shared_metrics``), so ``/metrics`` on any worker
+reports the sum over all of them.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -53,6 +58,9 @@ _SCIM_PREFIX = "/scim/v2/"
 _UNLABELLED_STATUSES = frozenset({401, 403, 404})
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _OUTCOMES = {n: f"{n}xx" for n in range(1, 6)}
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# The files prometheus_client's multiprocess mode writes, one set per process id.
+_METRIC_FILE = re.compile(r"(counter|histogram|summary|gauge_[a-z]+)_\d+\.db")
 access_log = logging.getLogger("scimgate.access")
 
 
@@ -66,7 +74,10 @@ _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request id, extras."""
+    """One JSON object per line: time, level, logger, message, request id, pid, extras.
+
+    The process id tells apart the interleaved lines of ``--workers N``.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -75,6 +86,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "request_id": _request_id.get(),
+            "pid": record.process,
         }
         entry.update((k, v) for k, v in record.__dict__.items() if k not in _RESERVED)
         if record.exc_info:
@@ -133,7 +145,7 @@ class Metrics:
     """The counters of one app; registered on a registry of its own, never the global one."""
 
     def __init__(self, app: Starlette) -> None:
-        self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        self.multiprocess = bool(os.environ.get(MULTIPROC_ENV))
         # In multiprocess mode values live in files; the scrape registry reads them.
         own = None if self.multiprocess else CollectorRegistry()
         self.requests = Counter(
@@ -149,6 +161,12 @@ class Metrics:
             buckets=_BUCKETS,
             registry=own,
         )
+        # No slug label: invented slugs must not mint series (service/audit.py logs them).
+        self.unknown_tenant_requests = Counter(
+            "scimgate_scim_unknown_tenant_requests",
+            "SCIM requests for a tenant slug that names no tenant (not in any audit log)",
+            registry=own,
+        )
         self._own = own
         self._live = _LiveFigures(app)
 
@@ -160,6 +178,38 @@ class Metrics:
             registry.register(_Forward(self._own))
         registry.register(self._live)
         return generate_latest(registry)
+
+
+@contextmanager
+def shared_metrics(workers: int) -> Iterator[str | None]:
+    """The multiprocess metrics directory for a server of ``workers`` processes, while it runs.
+
+    An operator's ``PROMETHEUS_MULTIPROC_DIR`` is created if missing and
+    cleared of an earlier run's metric files (they would be added to this
+    run's counts). Without one, several workers get a fresh private
+    directory, removed when the server stops; a single worker keeps its
+    counters in memory. Call it before any worker process starts: they
+    inherit the variable, and prometheus_client reads it when it is imported.
+    """
+    chosen = os.environ.get(MULTIPROC_ENV)
+    if chosen:
+        directory = Path(chosen)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.iterdir():
+            if _METRIC_FILE.fullmatch(stale.name):
+                stale.unlink(missing_ok=True)
+        yield chosen
+        return
+    if workers == 1:
+        yield None
+        return
+    private = tempfile.mkdtemp(prefix="scimgate-metrics-")  # mode 0700
+    os.environ[MULTIPROC_ENV] = private
+    try:
+        yield private
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(private, ignore_errors=True)
 
 
 class _Forward(Collector):

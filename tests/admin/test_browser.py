@@ -108,6 +108,14 @@ def test_connect_an_idp_from_the_scim_provisioning_page(server: LiveServer, page
     assert secret not in page.content()  # shown once only
     _shot(page, "05-scim-provisioning-healthy")
 
+    page.get_by_role("link", name="How to connect Okta").click()
+    expect(page.get_by_role("heading", name="Connect Okta", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("guide").locator("table").first).to_be_visible()
+    _shot(page, "05b-setup-guide-okta")
+    page.goto(f"{server.base_url}/admin/")
+    expect(page.get_by_test_id("state-acme")).to_have_text("healthy")
+    _shot(page, "05c-tenants-with-status")
+
     _map_a_group_and_see_the_role_change(server, page, headers, created.json()["id"])
 
     page.goto(f"{server.base_url}/admin/tenants/acme/scim")
@@ -147,6 +155,14 @@ def _map_a_group_and_see_the_role_change(
     page.get_by_role("link", name="Users").click()
     expect(page.get_by_test_id("users")).to_contain_text("tenant_admin")
     _shot(page, "08-users")
+    other = {"userName": "zoe@example.com", "active": True}
+    assert httpx2.post(f"{server.scim_url('acme')}/Users", json=other, headers=headers).is_success
+    page.get_by_role("searchbox", name="Search users").fill("BJ")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_test_id("users")).to_contain_text("bjensen@example.com")
+    expect(page.get_by_test_id("users")).not_to_contain_text("zoe@example.com")
+    expect(page.get_by_role("searchbox", name="Search users")).to_have_value("BJ")
+    _shot(page, "08b-users-search")
     page.get_by_role("link", name="Groups").click()
     expect(page.get_by_test_id("groups")).to_contain_text("Engineering")
     _shot(page, "09-groups")

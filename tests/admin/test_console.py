@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from html import unescape
 
+import pytest
 from starlette.testclient import TestClient
 
 from scimgate.model.entities import Tenant
+from scimgate.service.groups import create_group
 from scimgate.service.roles import list_rules
+from scimgate.service.scope import Limits, TenantScope
 from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import IssuedToken, list_tokens
+from scimgate.service.users import create_user
 from scimgate.storage.admins import AdminAccount
 from scimgate.storage.database import Database
 from tests.admin.conftest import PASSWORD, csrf_of, sign_in
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 def test_pages_need_a_session(console: TestClient, make_tenant: Callable[..., Tenant]) -> None:
@@ -187,3 +196,119 @@ def test_the_audit_log_page_filters_by_outcome(
     everything = console.get("/admin/tenants/acme/audit").text
     assert "GET /scim/v2/acme/Users</code>" in everything
     assert console.get("/admin/tenants/acme/audit", params={"outcome": "x"}).status_code == 400
+
+
+def _next_link(html: str) -> str | None:
+    found = re.search(r'<a href="(\?[^"]+)">Next page</a>', html)
+    return unescape(found.group(1)) if found else None
+
+
+def test_the_users_page_searches_user_names_and_keeps_the_search_across_pages(
+    console: TestClient,
+    db: Database,
+    make_tenant: Callable[..., Tenant],
+    make_admin: Callable[..., AdminAccount],
+) -> None:
+    tenant = make_tenant("acme")
+    scope = TenantScope.of(db, tenant, "https://x.test/scim/v2/acme", Limits())
+    for name in [f"Ann{n:02d}@acme.example" for n in range(55)] + ["bob@acme.example"]:
+        create_user(scope, {"schemas": [USER], "userName": name}, groups=False)
+    make_admin("ops@example.com")
+    sign_in(console, "ops@example.com")
+    first = console.get("/admin/tenants/acme/users", params={"q": "ann"})
+    assert first.status_code == 200
+    assert 'value="ann"' in first.text
+    assert "Ann00@acme.example" in first.text
+    assert "bob@acme.example" not in first.text
+    following = _next_link(first.text)
+    assert following is not None
+    assert "q=ann" in following
+    second = console.get("/admin/tenants/acme/users" + following)
+    assert second.status_code == 200
+    assert re.findall(r"<td>(Ann\d\d)@", second.text) == [f"Ann{n}" for n in range(50, 55)]
+    assert _next_link(second.text) is None
+    everyone = console.get("/admin/tenants/acme/users", params={"q": "   "}).text
+    assert "bob@acme.example" in everyone
+    nobody = console.get("/admin/tenants/acme/users", params={"q": '"><b>x'}).text
+    assert "No user name starts with" in nobody
+    assert "<b>x" not in nobody
+
+
+def test_the_groups_page_searches_display_names(
+    console: TestClient,
+    db: Database,
+    make_tenant: Callable[..., Tenant],
+    make_admin: Callable[..., AdminAccount],
+) -> None:
+    tenant = make_tenant("acme")
+    scope = TenantScope.of(db, tenant, "https://x.test/scim/v2/acme", Limits())
+    for name in ("Engineering", "Engagement", "Sales"):
+        create_group(scope, {"schemas": [GROUP], "displayName": name}, members=False)
+    make_admin("ops@example.com")
+    sign_in(console, "ops@example.com")
+    page = console.get("/admin/tenants/acme/groups", params={"q": "ENG"}).text
+    assert re.findall(r"<tr><td>(\w+)</td>", page) == ["Engagement", "Engineering"]
+
+
+@pytest.mark.parametrize("page", ["users", "groups"])
+@pytest.mark.parametrize("search", ["x" * 257, "a\x00b"], ids=["too-long", "nul"])
+def test_a_search_that_cannot_match_is_400_not_500(
+    console: TestClient,
+    make_tenant: Callable[..., Tenant],
+    make_admin: Callable[..., AdminAccount],
+    page: str,
+    search: str,
+) -> None:
+    make_tenant("acme")
+    make_admin("ops@example.com")
+    sign_in(console, "ops@example.com")
+    response = console.get(f"/admin/tenants/acme/{page}", params={"q": search})
+    assert response.status_code == 400
+    assert "search text" in response.text
+    cursor = console.get(f"/admin/tenants/acme/{page}", params={"q": "a", "cursor": "nope"})
+    assert cursor.status_code == 400
+
+
+def test_the_tenant_list_shows_each_tenants_provisioning_state(
+    console: TestClient,
+    client: TestClient,
+    make_tenant: Callable[..., Tenant],
+    make_token: Callable[..., IssuedToken],
+    make_admin: Callable[..., AdminAccount],
+) -> None:
+    for slug in ("acme", "globex", "initech"):
+        make_tenant(slug)
+    auth = {"Authorization": f"Bearer {make_token('acme').secret}"}
+    make_token("initech")
+    assert client.get("/scim/v2/acme/Users", headers=auth).status_code == 200
+    client.app.state.audit_recorder.flush()  # type: ignore[attr-defined]
+    make_admin("ops@example.com")
+    sign_in(console, "ops@example.com")
+    html = console.get("/admin/").text
+    states = dict(re.findall(r'data-testid="state-([\w-]+)">([^<]+)<', html))
+    assert states == {
+        "acme": "healthy",
+        "globex": "not configured",
+        "initech": "waiting for first request",
+    }
+
+
+def test_a_cross_site_login_post_does_not_sign_anyone_out(
+    console: TestClient, make_admin: Callable[..., AdminAccount]
+) -> None:
+    """A forged POST to the login form arrives without the (SameSite=Lax) session
+    cookie: it is refused without a Set-Cookie that would replace the admin's session."""
+    make_admin("ops@example.com")
+    token = csrf_of(console.get("/admin/login").text)
+    console.post(
+        "/admin/login", data={"email": "ops@example.com", "password": PASSWORD, "csrf": token}
+    )
+    assert console.get("/admin/").status_code == 200
+    with TestClient(console.app, base_url="https://testserver") as attacker:
+        forged = attacker.post(
+            "/admin/login", data={"email": "x@example.com", "password": "x", "csrf": "x"}
+        )
+    assert forged.status_code == 403
+    assert "set-cookie" not in forged.headers
+    assert 'href="/admin/login"' in forged.text
+    assert console.get("/admin/").status_code == 200  # still signed in

@@ -163,3 +163,11 @@ def test_a_hole_left_by_a_rollback_holds_the_feed_only_while_it_is_young(
     time.sleep(0.05)
     passed = app_view.list_events(db, acme, after=after, gap_seconds=0.01)
     assert [e.resource_id for e in passed.items][:1] == [user["id"]]
+
+
+def test_groups_search_by_display_name_prefix(api: HostApi, scim: ScimClient) -> None:
+    for name in ("Engineering", "eng-oncall", "Sales"):
+        scim.make_group(name, [])
+    body = api.ok("/tenants/acme/groups", search="ENG")
+    assert [g["displayName"] for g in body["items"]] == ["eng-oncall", "Engineering"]
+    assert body["next"] is None

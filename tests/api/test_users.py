@@ -165,3 +165,20 @@ def test_bad_query_parameters_are_4xx_problems(
     api: HostApi, params: dict[str, Any], status: int, error: str
 ) -> None:
     assert_problem(api.get("/tenants/acme/users", **params), status, error)
+
+
+def test_search_finds_users_by_username_prefix_in_any_case_page_by_page(
+    api: HostApi, scim: ScimClient
+) -> None:
+    for name in ("Ana.One", "ana.two", "ANA.three", "anabel", "bob", "an_a"):
+        scim.make_user(userName=f"{name}@example.com")
+    found = _walk(api, 2, search="ANA.")
+    assert [u["userName"] for u in found] == [
+        "Ana.One@example.com",
+        "ANA.three@example.com",
+        "ana.two@example.com",
+    ]
+    # "_" is a plain character, not a wildcard.
+    assert [u["userName"] for u in _walk(api, 10, search="an_")] == ["an_a@example.com"]
+    assert len(_walk(api, 10, search="  ")) == 6  # blank: no filter
+    assert_problem(api.get("/tenants/acme/users", search="x" * 257), 422)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import re
 from collections.abc import Callable
 
+import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from scimgate.model.entities import Tenant
-from scimgate.service.audit import AuditRecorder
+from scimgate.observability import JsonFormatter
+from scimgate.service.audit import AuditRecorder, RequestRecord
+from scimgate.service.clock import utcnow
 from scimgate.service.tokens import IssuedToken
 from scimgate.storage.audit import AuditEntry, AuditFilter
 from scimgate.storage.database import Database
+from scimgate.storage.tables import audit_log
 
 OKTA = {"User-Agent": "Okta SCIM Client 1.0.0"}
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -106,3 +114,95 @@ def test_an_error_keeps_its_scim_type(
     (entry,) = _entries(client, db, tenant)
     assert (entry.status, entry.scim_type) == (400, "invalidFilter")
     assert entry.path.startswith("/scim/v2/acme/Users?filter=")
+
+
+def _unknown_tenant_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.getMessage() == "SCIM request for an unknown tenant"]
+
+
+def test_a_request_for_an_unknown_tenant_is_a_warning_line_not_an_audit_entry(
+    client: TestClient,
+    db: Database,
+    make_tenant: Callable[..., Tenant],
+    make_token: Callable[..., IssuedToken],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    make_tenant("acme")
+    secret = make_token("acme").secret
+    slug = "no-such-tenant-" + "x" * 100
+    caplog.set_level(logging.WARNING, logger="scimgate.audit")
+    response = client.get(
+        f"/scim/v2/{slug}/Users",
+        params={"filter": 'userName eq "ann@example.com"'},
+        headers={**OKTA, "Authorization": f"Bearer {secret}", "X-Request-Id": "req-42"},
+    )
+    assert response.status_code == 401
+    recorder: AuditRecorder = client.app.state.audit_recorder  # type: ignore[attr-defined]
+    recorder.flush()
+    (line,) = _unknown_tenant_lines(caplog)
+    assert line.levelno == logging.WARNING
+    fields = json.loads(JsonFormatter().format(line))
+    assert {k: fields[k] for k in ("request_id", "tenant_slug", "method", "status", "idp")} == {
+        "request_id": "req-42",
+        "tenant_slug": slug[:64],
+        "method": "GET",
+        "status": 401,
+        "idp": "okta",
+    }
+    assert fields["path"] == f"/scim/v2/{slug}/Users"[:256]
+    text = json.dumps(fields)
+    assert secret not in text
+    assert "Bearer" not in text
+    assert "ann@example.com" not in text  # no query string
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar() == 0
+
+
+def test_requests_for_unknown_tenants_are_counted_without_the_slug(
+    client: TestClient, make_tenant: Callable[..., Tenant], caplog: pytest.LogCaptureFixture
+) -> None:
+    make_tenant("acme")
+    caplog.set_level(logging.WARNING, logger="scimgate.audit")
+    client.get("/scim/v2/invented-one/Users", headers={"Authorization": "Bearer sgt_x"})
+    client.post("/scim/v2/invented-two/Users", json={"userName": "a"})
+    client.get("/scim/v2/acme/Users", headers={"Authorization": "Bearer sgt_x"})  # known tenant
+    client.app.state.audit_recorder.flush()  # type: ignore[attr-defined]
+    assert len(_unknown_tenant_lines(caplog)) == 2
+    text = client.get("/metrics").text
+    found = re.search(r"^scimgate_scim_unknown_tenant_requests_total (\S+)$", text, re.MULTILINE)
+    assert found is not None, text
+    assert float(found.group(1)) == 2.0
+    assert "invented" not in text
+
+
+def test_a_flood_of_unknown_tenants_is_summarised_in_the_log(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    counted: list[int] = []
+    recorder = AuditRecorder(db, on_unknown_tenant=counted.append)
+    caplog.set_level(logging.WARNING, logger="scimgate.audit")
+    for n in range(120):
+        recorder.record(
+            RequestRecord(
+                occurred_at=utcnow(),
+                tenant_slug=f"made-up-{n}",
+                tenant_id=None,
+                token_id=None,
+                token_name=None,
+                idp="unknown",
+                method="GET",
+                path=f"/scim/v2/made-up-{n}/Users",
+                resource_type="User",
+                resource_id=None,
+                status=401,
+                scim_type=None,
+                detail="Invalid bearer token",
+                duration_ms=1.0,
+                body=None,
+            )
+        )
+    assert recorder.flush() == 0
+    assert len(_unknown_tenant_lines(caplog)) == 50
+    (summary,) = [r for r in caplog.records if r.getMessage().startswith("more SCIM requests")]
+    assert summary.__dict__["count"] == 70
+    assert counted == [120]

@@ -102,3 +102,44 @@ def test_revoking_the_only_token_means_not_configured_again(
     report = provisioning_status(db, tenant)
     assert report.state == st.NOT_CONFIGURED
     assert report.tokens[0].revoked
+
+
+def test_the_tenant_list_shows_every_state_as_the_status_page_does(
+    db: Database, make_tenant: Callable[..., Tenant], make_token: Callable[..., IssuedToken]
+) -> None:
+    tenants = {
+        state: make_tenant(slug)
+        for state, slug in [
+            (st.NOT_CONFIGURED, "none"),
+            (st.WAITING, "waiting"),
+            (st.HEALTHY, "healthy"),
+            (st.ERRORS, "errors"),
+            (st.TOKEN_EXPIRING, "expiring"),
+            (st.TOKEN_EXPIRED, "expired"),
+            (st.IDLE, "idle"),
+        ]
+    }
+    revoke_token(db, "none", make_token("none").token.id)
+    for slug in ("waiting", "healthy", "errors", "idle"):
+        make_token(slug)
+    make_token("expiring", expires_in_days=10)
+    expired = make_token("expired", expires_in_days=1)
+    # Oldest entries first, as the recorder writes them.
+    _log(db, tenants[st.IDLE], hours_ago=80)
+    _log(db, tenants[st.ERRORS], hours_ago=2, status=500)
+    for state in (st.HEALTHY, st.ERRORS, st.TOKEN_EXPIRING):
+        _log(db, tenants[state], hours_ago=1)
+    now = utcnow()
+    # The one-day token counts as expired two days on; everything else still holds then.
+    later = now + timedelta(days=2)
+    assert expired.token.expires_at is not None
+    listed = st.tenant_states(db, list(tenants.values()), now=now)
+    listed_later = st.tenant_states(db, [tenants[st.TOKEN_EXPIRED]], now=later)
+    found = {t.slug: listed[t.id].state for t in tenants.values()}
+    found["expired"] = listed_later[tenants[st.TOKEN_EXPIRED].id].state
+    assert found == {t.slug: state for state, t in tenants.items()}
+    for tenant in tenants.values():
+        moment = later if tenant.slug == "expired" else now
+        assert provisioning_status(db, tenant, now=moment).state == found[tenant.slug]
+    assert listed[tenants[st.HEALTHY].id].last_request_at is not None
+    assert listed[tenants[st.WAITING].id].last_request_at is None

@@ -1,7 +1,7 @@
 """Console pages for a tenant's role mapping, users and groups.
 
-Users and groups page with the host API's keyset cursors (ordered by id), so
-a page costs the same at 100 or 100,000 users.
+Users and groups page with the host API's keyset cursors (ordered by id, or
+by name when searching), so a page costs the same at 100 or 100,000 users.
 """
 
 from __future__ import annotations
@@ -97,10 +97,15 @@ async def users_page(
 ) -> Response:
     tenant = tenant_for(request, account)
     cursor = request.query_params.get("cursor") or None
+    search = request.query_params.get("q", "")
     page = await run_in_threadpool(
-        lambda: app_view.list_users(database_of(request), tenant, cursor=cursor, limit=_PAGE)
+        lambda: app_view.list_users(
+            database_of(request), tenant, cursor=cursor, limit=_PAGE, search=search
+        )
     )
-    return render(request, "users.html", session, account=account, tenant=tenant, page=page)
+    return render(
+        request, "users.html", session, account=account, tenant=tenant, page=page, q=search
+    )
 
 
 @signed_in
@@ -109,10 +114,15 @@ async def groups_page(
 ) -> Response:
     tenant = tenant_for(request, account)
     cursor = request.query_params.get("cursor") or None
+    search = request.query_params.get("q", "")
     page = await run_in_threadpool(
-        lambda: app_view.list_groups(database_of(request), tenant, cursor=cursor, limit=_PAGE)
+        lambda: app_view.list_groups(
+            database_of(request), tenant, cursor=cursor, limit=_PAGE, search=search
+        )
     )
-    return render(request, "groups.html", session, account=account, tenant=tenant, page=page)
+    return render(
+        request, "groups.html", session, account=account, tenant=tenant, page=page, q=search
+    )
 
 
 @signed_in

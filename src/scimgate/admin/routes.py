@@ -14,35 +14,26 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from scimgate.admin import security
+from scimgate.admin.setup_guides import GUIDES, guide_html
 from scimgate.config import Settings
 from scimgate.errors import NotFound, ScimgateError
 from scimgate.model.entities import Tenant
 from scimgate.scim.idp import IDP_NAMES
 from scimgate.service import admins, tokens
 from scimgate.service.audit import audit_page, parse_filter
-from scimgate.service.status import provisioning_status
+from scimgate.service.status import TenantState, provisioning_status, tenant_states
 from scimgate.service.tenants import TenantNotFound, get_tenant, list_tenants
 from scimgate.storage.admins import AdminAccount
 from scimgate.storage.database import Database
 
 _HERE = Path(__file__).parent
 _templates = Jinja2Templates(directory=str(_HERE / "templates"))
-_GUIDES = Path(__file__).resolve().parents[3] / "docs" / "how-to"
-# IdP key (scimgate.scim.idp) -> setup guide (docs/how-to/connect-<name>.md).
-GUIDES = {
-    "okta": "okta",
-    "entra": "entra-id",
-    "google": "google-workspace",
-    "onelogin": "onelogin",
-    "jumpcloud": "jumpcloud",
-    "ping": "pingfederate",
-}
 _RECENT_EVENTS = 25
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -124,10 +115,14 @@ async def login(request: Request) -> Response:
     try:
         security.check_csrf(session, form.get("csrf"))
     except ScimgateError as exc:
-        fresh = security.new_session()
-        response = render(request, "login.html", fresh, 403, error=exc.detail, email="")
-        security.store(response, fresh, settings)
-        return response
+        if session is not None:  # the form was stale: show it again with this session's token
+            return render(request, "login.html", session, 403, error=exc.detail, email="")
+        # No session cookie came with the POST, as with a cross-site form (SameSite=Lax
+        # keeps it back). Setting a new cookie here would sign out an admin who is
+        # signed in, so answer without one and let the login page start a session.
+        return render(
+            request, "error.html", security.new_session(), 403, message=exc.detail, back="login"
+        )
     assert session is not None
     email = str(form.get("email", ""))
     try:
@@ -153,12 +148,21 @@ async def logout(request: Request) -> Response:
 # -- pages ---------------------------------------------------------------------
 
 
+def _tenant_list(
+    request: Request, account: AdminAccount
+) -> tuple[list[Tenant], dict[int, TenantState]]:
+    db = database_of(request)
+    tenants = [t for t in list_tenants(db) if admins.may_manage(account, t)]
+    idle = _settings(request).idle_after_hours
+    return tenants, tenant_states(db, tenants, idle_after_hours=idle)
+
+
 @signed_in
 async def home(request: Request, account: AdminAccount, session: security.Session) -> Response:
-    tenants = [t for t in list_tenants(database_of(request)) if admins.may_manage(account, t)]
+    tenants, states = await run_in_threadpool(_tenant_list, request, account)
     if not account.is_operator and len(tenants) == 1:
         return RedirectResponse(f"/admin/tenants/{tenants[0].slug}/scim", status_code=303)
-    return render(request, "tenants.html", session, account=account, tenants=tenants)
+    return render(request, "tenants.html", session, account=account, tenants=tenants, states=states)
 
 
 def _provisioning_context(
@@ -227,11 +231,11 @@ async def revoke_token(
 
 @signed_in
 async def guide(request: Request, account: AdminAccount, session: security.Session) -> Response:
-    name = request.path_params["name"]
-    if name not in GUIDES.values() or not (_GUIDES / f"connect-{name}.md").is_file():
+    found = await run_in_threadpool(guide_html, request.path_params["name"])
+    if found is None:
         raise NotFound("No such guide")
-    text = (_GUIDES / f"connect-{name}.md").read_text()
-    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
+    title, body = found
+    return render(request, "guide.html", session, account=account, title=title, body=body)
 
 
 def admin_routes() -> list[BaseRoute]:

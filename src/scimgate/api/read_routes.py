@@ -13,9 +13,19 @@ from scimgate.service import app_view
 router = APIRouter(prefix="/v1/tenants/{slug}")
 
 Cursor = Annotated[
-    str | None, Query(max_length=200, description="The `next` value of the previous page.")
+    str | None,
+    # A search page's cursor carries the last name seen, so it can be long.
+    Query(max_length=app_view.MAX_CURSOR, description="The `next` value of the previous page."),
 ]
 Limit = Annotated[int, Query(ge=1, le=app_view.MAX_PAGE)]
+
+
+def _search(field: str) -> object:
+    return Query(
+        max_length=app_view.MAX_SEARCH,
+        description=f"Only those whose {field} starts with this text (any case); the page is "
+        f"then ordered by {field}.",
+    )
 
 
 @router.get("/users", response_model=UserPage, tags=["users"])
@@ -32,11 +42,19 @@ def list_users(
         str | None,
         Query(description="ISO-8601; only users whose SCIM record changed at or after it."),
     ] = None,
+    search: Annotated[str | None, _search("userName")] = None,
 ) -> UserPage:
     """The tenant's users, ordered by id, `limit` at a time (soft-deleted users excluded)."""
     since = app_view.parse_timestamp(updated_since) if updated_since is not None else None
     page = app_view.list_users(
-        db, tenant, cursor=cursor, limit=limit, active=active, role=role, updated_since=since
+        db,
+        tenant,
+        cursor=cursor,
+        limit=limit,
+        active=active,
+        role=role,
+        updated_since=since,
+        search=search,
     )
     return UserPage.of(page)
 
@@ -49,10 +67,15 @@ def get_user(tenant: TenantOf, db: Db, user_id: str) -> UserOut:
 
 @router.get("/groups", response_model=GroupPage, tags=["groups"])
 def list_groups(
-    tenant: TenantOf, db: Db, cursor: Cursor = None, limit: Limit = app_view.DEFAULT_PAGE
+    tenant: TenantOf,
+    db: Db,
+    cursor: Cursor = None,
+    limit: Limit = app_view.DEFAULT_PAGE,
+    search: Annotated[str | None, _search("displayName")] = None,
 ) -> GroupPage:
     """The tenant's groups, ordered by id, with their member counts."""
-    return GroupPage.of(app_view.list_groups(db, tenant, cursor=cursor, limit=limit))
+    page = app_view.list_groups(db, tenant, cursor=cursor, limit=limit, search=search)
+    return GroupPage.of(page)
 
 
 @router.get("/events", response_model=EventList, tags=["events"])

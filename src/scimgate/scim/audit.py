@@ -6,6 +6,8 @@ start message, and the caller and IdP from ``request.state``, where
 each route, so an error reaches the wrapper as a SCIM Error body: the wrapper
 keeps that body (errors are rare and small) and the recorder's thread reads
 scimType and detail from it. An exception that still escapes is read directly.
+The record carries the request id, for the log line written when the tenant
+turns out not to exist (see service/audit.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scimgate.errors import ScimgateError
+from scimgate.observability import current_request_id
 from scimgate.scim.idp import detect_idp
 from scimgate.service.audit import AuditRecorder, RequestRecord
 from scimgate.service.clock import utcnow
@@ -141,5 +144,6 @@ def _record(
             duration_ms=duration_ms,
             body=body,
             error_body=error_body,
+            request_id=current_request_id(),
         )
     )

@@ -5,7 +5,9 @@ A user here is what the host app acts on: whether to let them in
 profile (the tenant's attribute mapping applied to the SCIM document) and
 their groups. Lists are keyset pages over ids with an opaque cursor, so a
 client can walk 100,000 users at a constant cost per page and never sees a
-user twice or misses one that existed when it started.
+user twice or misses one that existed when it started. A search (a prefix of
+the userName or group displayName, case-insensitive) pages the same way in
+name order, on the lowered name's unique index.
 """
 
 from __future__ import annotations
@@ -29,7 +31,12 @@ from scimgate.storage.rows import UserRow
 MAX_PAGE = 500
 DEFAULT_PAGE = 100
 MAX_EVENTS_PAGE = 1000
+MAX_SEARCH = 256
 _MAX_CURSOR = 200
+# A name cursor carries a lowered name (up to 512 characters of up to 4 UTF-8 bytes).
+_MAX_NAME_CURSOR = 2800
+# The longest cursor of any listing, for the API's parameter check.
+MAX_CURSOR = _MAX_NAME_CURSOR
 
 T = TypeVar("T")
 
@@ -88,11 +95,11 @@ def encode_cursor(kind: str, last_id: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(kind: str, cursor: str | None) -> str | None:
-    """The last id a cursor of ``kind`` points after; ``InvalidValue`` for anything else."""
+def decode_cursor(kind: str, cursor: str | None, max_length: int = _MAX_CURSOR) -> str | None:
+    """The last key a cursor of ``kind`` points after; ``InvalidValue`` for anything else."""
     if cursor is None or cursor == "":
         return None
-    if len(cursor) > _MAX_CURSOR:
+    if len(cursor) > max_length:
         raise InvalidValue("invalid cursor")
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
@@ -102,6 +109,19 @@ def decode_cursor(kind: str, cursor: str | None) -> str | None:
     if prefix != kind or not last_id:
         raise InvalidValue("invalid cursor")
     return last_id
+
+
+def search_prefix(search: str | None) -> str | None:
+    """The lowered prefix to look for; None when ``search`` is empty or only spaces."""
+    text = (search or "").strip()
+    if not text:
+        return None
+    if len(text) > MAX_SEARCH:
+        raise InvalidValue(f"search text must be at most {MAX_SEARCH} characters")
+    if "\x00" in text:
+        raise InvalidValue("search text cannot contain NUL")
+    # Stored names are lowered the same way (storage/users.py, storage/groups.py).
+    return text.lower()
 
 
 def check_limit(limit: int, maximum: int = MAX_PAGE) -> int:
@@ -167,18 +187,31 @@ def list_users(
     active: bool | None = None,
     role: str | None = None,
     updated_since: datetime | None = None,
+    search: str | None = None,
 ) -> Page[AppUser]:
-    """One page of the tenant's users (soft-deleted ones excluded), ordered by id."""
+    """One page of the tenant's users (soft-deleted ones excluded), ordered by id; with
+    ``search``, those whose userName starts with it (any case), ordered by userName."""
     check_limit(limit)
-    after = decode_cursor("u", cursor)
+    prefix = search_prefix(search)
+    filters: dict[str, Any] = {"enabled": active, "role": role, "updated_since": updated_since}
     with db.tenant(tenant.id) as repo:
-        rows = repo.app.users_page(
-            after, limit + 1, enabled=active, role=role, updated_since=updated_since
-        )
+        if prefix is None:
+            rows = repo.app.users_page(decode_cursor("u", cursor), limit + 1, **filters)
+        else:
+            after = decode_cursor("un", cursor, _MAX_NAME_CURSOR)
+            rows = repo.app.users_named(prefix, after, limit + 1, **filters)
         more = len(rows) > limit
         rows = rows[:limit]
         items = _users(repo, rows)
-    return Page(items, encode_cursor("u", rows[-1].id) if more else None)
+    if not more:
+        return Page(items, None)
+    last = rows[-1]
+    return Page(
+        items,
+        encode_cursor("u", last.id)
+        if prefix is None
+        else encode_cursor("un", last.user_name.lower()),
+    )
 
 
 def get_user(db: Database, tenant: Tenant, user_id: str) -> AppUser:
@@ -193,18 +226,37 @@ def get_user(db: Database, tenant: Tenant, user_id: str) -> AppUser:
 
 
 def list_groups(
-    db: Database, tenant: Tenant, *, cursor: str | None = None, limit: int = DEFAULT_PAGE
+    db: Database,
+    tenant: Tenant,
+    *,
+    cursor: str | None = None,
+    limit: int = DEFAULT_PAGE,
+    search: str | None = None,
 ) -> Page[AppGroup]:
+    """One page of the tenant's groups by id; with ``search``, those whose displayName
+    starts with it (any case), by displayName."""
     check_limit(limit)
-    after = decode_cursor("g", cursor)
+    prefix = search_prefix(search)
     with db.tenant(tenant.id) as repo:
-        rows = repo.app.groups_page(after, limit + 1)
+        if prefix is None:
+            rows = repo.app.groups_page(decode_cursor("g", cursor), limit + 1)
+        else:
+            after = decode_cursor("gn", cursor, _MAX_NAME_CURSOR)
+            rows = repo.app.groups_named(prefix, after, limit + 1)
     more = len(rows) > limit
     items = [
         AppGroup(g.id, g.display_name, g.external_id, count, g.created, g.last_modified)
         for g, count in rows[:limit]
     ]
-    return Page(items, encode_cursor("g", items[-1].id) if more else None)
+    if not more:
+        return Page(items, None)
+    last = items[-1]
+    return Page(
+        items,
+        encode_cursor("g", last.id)
+        if prefix is None
+        else encode_cursor("gn", last.display_name.lower()),
+    )
 
 
 def list_events(

@@ -11,13 +11,18 @@ docs/how-to/admin-console.md.
 What is kept of a request body is a summary of *which* attributes changed,
 computed on the background thread; values are never stored, and passwords,
 tokens and the Authorization header never reach the log.
+
+The log is per tenant (``audit_log.tenant_id`` is a foreign key), so a
+request for a slug that names no tenant has no log to go to. The same thread
+that finds this out writes it as a WARNING line of the JSON log instead, and
+reports the count to ``on_unknown_tenant`` (the app's Prometheus counter).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +47,11 @@ _MAX_BODY_FOR_SUMMARY = 256 * 1024
 _MAX_CHANGE = 500
 _MAX_DETAIL = 300
 _MAX_PATH = 512
+# Warning lines about unknown tenants per batch: a client inventing slugs in a
+# loop gets one summary line for the rest instead of flooding the log.
+_MAX_UNKNOWN_LINES = 50
+_MAX_LOGGED_SLUG = 64
+_MAX_LOGGED_PATH = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +74,22 @@ class RequestRecord:
     duration_ms: float
     body: bytes | None
     error_body: bytes | None = None  # the SCIM Error response, read for scimType and detail
+    request_id: str = "-"  # the id the JSON log lines of this request carry
 
 
 class AuditRecorder:
     """An in-process queue of request records, flushed to the database by one thread."""
 
-    def __init__(self, db: Database, *, interval: float = 0.5, batch_size: int = 200) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        interval: float = 0.5,
+        batch_size: int = 200,
+        on_unknown_tenant: Callable[[int], object] | None = None,
+    ) -> None:
         self._db = db
+        self._on_unknown_tenant = on_unknown_tenant
         self._interval = interval
         self._batch_size = batch_size
         self._pending: list[RequestRecord] = []
@@ -125,13 +144,15 @@ class AuditRecorder:
         if unknown:
             self._tenant_ids.update(tenant_ids_by_slug(self._db, unknown))
         rows = []
+        nowhere: list[RequestRecord] = []
         for entry in batch:
+            tenant_id = entry.tenant_id or self._tenant_ids.get(entry.tenant_slug)
+            if tenant_id is None:
+                nowhere.append(entry)  # a tenant that does not exist has no log to write to
+                continue
             scim_type, detail = entry.scim_type, entry.detail
             if entry.error_body:
                 scim_type, detail = _error_fields(entry.error_body, scim_type, detail)
-            tenant_id = entry.tenant_id or self._tenant_ids.get(entry.tenant_slug)
-            if tenant_id is None:
-                continue  # a tenant that does not exist has no log to write to
             rows.append(
                 {
                     "occurred_at": entry.occurred_at,
@@ -150,7 +171,31 @@ class AuditRecorder:
                     "change": summarize_change(entry.method, entry.body),
                 }
             )
+        if nowhere:
+            self._report_unknown_tenants(nowhere)
         return rows
+
+    def _report_unknown_tenants(self, entries: list[RequestRecord]) -> None:
+        for entry in entries[:_MAX_UNKNOWN_LINES]:
+            logger.warning(
+                "SCIM request for an unknown tenant",
+                extra={
+                    "request_id": entry.request_id,
+                    "tenant_slug": entry.tenant_slug[:_MAX_LOGGED_SLUG],
+                    "method": entry.method[:8],
+                    # Never the query string: filters carry personal data.
+                    "path": entry.path.split("?", 1)[0][:_MAX_LOGGED_PATH],
+                    "status": entry.status,
+                    "idp": entry.idp[:32],
+                },
+            )
+        if len(entries) > _MAX_UNKNOWN_LINES:
+            logger.warning(
+                "more SCIM requests for unknown tenants",
+                extra={"count": len(entries) - _MAX_UNKNOWN_LINES},
+            )
+        if self._on_unknown_tenant is not None:
+            self._on_unknown_tenant(len(entries))
 
 
 def _text(value: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from scimgate.model.entities import ScimToken, Tenant
 from scimgate.service.clock import utcnow
+from scimgate.storage.app_queries import tenant_activity
 from scimgate.storage.audit import AuditEntry
 from scimgate.storage.database import Database
 
@@ -122,7 +123,13 @@ def provisioning_status(
     token_states = [_token_status(t, now) for t in tokens]
     return ProvisioningStatus(
         tenant=tenant.slug,
-        state=_state(tokens, last, last_error, now, timedelta(hours=idle_after_hours)),
+        state=_state(
+            tokens,
+            last.occurred_at if last else None,
+            last_error is not None,
+            now,
+            timedelta(hours=idle_after_hours),
+        ),
         last_request_at=last.occurred_at if last else None,
         last_idp=last.idp if last else None,
         last_error=last_error,
@@ -147,10 +154,39 @@ def _token_status(token: ScimToken, now: datetime) -> TokenStatus:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TenantState:
+    """The one-word state and the last request time, as the operator's tenant list shows."""
+
+    state: str
+    last_request_at: datetime | None
+
+
+def tenant_states(
+    db: Database,
+    tenants: list[Tenant],
+    *,
+    idle_after_hours: float = 72.0,
+    now: datetime | None = None,
+) -> dict[int, TenantState]:
+    """The state of each tenant, by tenant id, from a few queries for all of them together
+    (``provisioning_status`` computes the same word, plus counts, for one tenant)."""
+    now = now or utcnow()
+    found = tenant_activity(db, [t.id for t in tenants], now - _DAY)
+    idle_after = timedelta(hours=idle_after_hours)
+    return {
+        tenant_id: TenantState(
+            _state(a.tokens, a.last_request_at, a.failed_since, now, idle_after),
+            a.last_request_at,
+        )
+        for tenant_id, a in found.items()
+    }
+
+
 def _state(
     tokens: list[ScimToken],
-    last: AuditEntry | None,
-    last_error: AuditEntry | None,
+    last_request_at: datetime | None,
+    failed_recently: bool,
     now: datetime,
     idle_after: timedelta,
 ) -> str:
@@ -160,11 +196,11 @@ def _state(
     usable = [t for t in unrevoked if t.is_usable(now)]
     if not usable:
         return TOKEN_EXPIRED
-    if last_error is not None:
+    if failed_recently:
         return ERRORS
-    if last is None:
+    if last_request_at is None:
         return WAITING
-    if now - last.occurred_at > idle_after:
+    if now - last_request_at > idle_after:
         return IDLE
     # Expiring only matters when no usable token outlives the warning period.
     if all(t.expires_at is not None and t.expires_at - now <= EXPIRY_WARNING for t in usable):

@@ -3,23 +3,44 @@
 Pages are keyset pages over ``id`` (``WHERE id > :after ORDER BY id LIMIT n``)
 on the ``(tenant_id, id)`` indexes: page 1,000 costs what page 1 costs, and a
 row written while a client pages never makes another row repeat or vanish.
-Built only by TenantRepository (``repo.app``), which supplies the tenant.
+A name search pages the same way over the lowered name instead, on the
+``(tenant_id, user_name_lower)`` and ``(tenant_id, display_name_lower)``
+unique indexes. Built only by TenantRepository (``repo.app``), which supplies
+the tenant.
+
+``tenant_activity`` is the exception: the operator's tenant list needs a few
+facts about many tenants at once, so it reads them for a list of tenant ids.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from scimgate.model.entities import ScimToken
 from scimgate.storage._sql import chunks
-from scimgate.storage.directory import Directory
+from scimgate.storage.directory import Directory, token_from_row
 from scimgate.storage.groups import GROUP_COLUMNS, group_from_row
 from scimgate.storage.rows import GroupRow, UserRow
-from scimgate.storage.tables import events, group_members, groups, tenants, user_roles, users
+from scimgate.storage.tables import (
+    audit_log,
+    events,
+    group_members,
+    groups,
+    scim_tokens,
+    tenants,
+    user_roles,
+    users,
+)
 from scimgate.storage.users import USER_COLUMNS, user_from_row
+
+if TYPE_CHECKING:  # database.py imports the repository, which imports this module
+    from scimgate.storage.database import Database
 
 # Sequence numbers read per query while looking for holes at the feed's tail.
 _TAIL_PAGE = 1000
@@ -40,9 +61,42 @@ class AppQueries:
         updated_since: datetime | None = None,
     ) -> list[UserRow]:
         """Up to ``limit`` live (not soft-deleted) users with ids after ``after``, by id."""
-        conditions = [users.c.tenant_id == self._tenant_id, users.c.deleted_at.is_(None)]
+        conditions = self._user_conditions(enabled, role, updated_since)
         if after is not None:
             conditions.append(users.c.id > after)
+        rows = self._conn.execute(
+            sa.select(*USER_COLUMNS).where(*conditions).order_by(users.c.id).limit(limit)
+        )
+        return [user_from_row(row) for row in rows]
+
+    def users_named(
+        self,
+        prefix: str,
+        after: str | None,
+        limit: int,
+        *,
+        enabled: bool | None = None,
+        role: str | None = None,
+        updated_since: datetime | None = None,
+    ) -> list[UserRow]:
+        """Up to ``limit`` live users whose lowered userName starts with ``prefix`` (lowered
+        by the caller) and sorts after ``after``, in that order."""
+        conditions = self._user_conditions(enabled, role, updated_since)
+        conditions += _starts_with(self._conn, users.c.user_name_lower, prefix)
+        if after is not None:
+            conditions.append(users.c.user_name_lower > after)
+        rows = self._conn.execute(
+            sa.select(*USER_COLUMNS)
+            .where(*conditions)
+            .order_by(users.c.user_name_lower)
+            .limit(limit)
+        )
+        return [user_from_row(row) for row in rows]
+
+    def _user_conditions(
+        self, enabled: bool | None, role: str | None, updated_since: datetime | None
+    ) -> list[sa.ColumnElement[bool]]:
+        conditions = [users.c.tenant_id == self._tenant_id, users.c.deleted_at.is_(None)]
         if enabled is not None:
             conditions.append(users.c.enabled == enabled)
         if updated_since is not None:
@@ -58,10 +112,7 @@ class AppQueries:
                     )
                 )
             )
-        rows = self._conn.execute(
-            sa.select(*USER_COLUMNS).where(*conditions).order_by(users.c.id).limit(limit)
-        )
-        return [user_from_row(row) for row in rows]
+        return conditions
 
     def roles_of(self, user_ids: list[str]) -> dict[str, list[str]]:
         """Each user's effective role keys, sorted.
@@ -90,13 +141,33 @@ class AppQueries:
         conditions = [groups.c.tenant_id == self._tenant_id]
         if after is not None:
             conditions.append(groups.c.id > after)
-        page = (
-            sa.select(*GROUP_COLUMNS)
-            .where(*conditions)
-            .order_by(groups.c.id)
-            .limit(limit)
-            .subquery("page")
+        return self._with_member_counts(
+            sa.select(*GROUP_COLUMNS).where(*conditions).order_by(groups.c.id).limit(limit)
         )
+
+    def groups_named(
+        self, prefix: str, after: str | None, limit: int
+    ) -> list[tuple[GroupRow, int]]:
+        """Up to ``limit`` groups whose lowered displayName starts with ``prefix`` and sorts
+        after ``after``, in that order, each with its member count."""
+        conditions = [
+            groups.c.tenant_id == self._tenant_id,
+            *_starts_with(self._conn, groups.c.display_name_lower, prefix),
+        ]
+        if after is not None:
+            conditions.append(groups.c.display_name_lower > after)
+        return self._with_member_counts(
+            sa.select(*GROUP_COLUMNS, groups.c.display_name_lower)
+            .where(*conditions)
+            .order_by(groups.c.display_name_lower)
+            .limit(limit),
+            by_name=True,
+        )
+
+    def _with_member_counts(
+        self, query: sa.Select[Any], *, by_name: bool = False
+    ) -> list[tuple[GroupRow, int]]:
+        page = query.subquery("page")
         # Counting per page (not per tenant) walks only these groups' membership rows,
         # on the (group_id, member_id) primary key.
         counts = (
@@ -108,7 +179,7 @@ class AppQueries:
         rows = self._conn.execute(
             sa.select(page, sa.func.coalesce(counts.c.n, 0).label("member_count"))
             .select_from(page.outerjoin(counts, counts.c.group_id == page.c.id))
-            .order_by(page.c.id)
+            .order_by(page.c.display_name_lower if by_name else page.c.id)
         )
         return [(group_from_row(row), int(row.member_count)) for row in rows]
 
@@ -167,3 +238,104 @@ class AppQueries:
     def save_settings(self, settings: dict[str, Any]) -> None:
         """Store the settings in this transaction, so a recompute that follows commits with it."""
         Directory(self._conn).set_tenant_settings(self._tenant_id, settings)
+
+
+def _starts_with(
+    conn: sa.Connection, column: sa.ColumnElement[str], prefix: str
+) -> list[sa.ColumnElement[bool]]:
+    """``column`` starts with ``prefix``, written as a range a btree index on it can serve.
+
+    ``LIKE 'x%'`` would need escaping, and PostgreSQL serves it from an index
+    only under the C collation. A range works under any collation as long as
+    its upper end sorts after every string with the prefix: under byte order
+    (SQLite, PostgreSQL's C and C.UTF-8) that is the prefix followed by
+    U+10FFFF, the highest code point; under the Unicode collation algorithm
+    (ICU) it is the prefix followed by U+FFFF, which CLDR weights above every
+    character for this very purpose. PostgreSQL picks the greater of the two
+    in the column's own collation. A linguistic collation also lets in a few
+    strings that merely sort between the ends (``abé`` for ``abe``); the
+    ``substr`` comparison, applied to the rows the range found, drops them.
+    """
+    if conn.dialect.name == "postgresql":
+        upper: sa.ColumnElement[str] = sa.func.greatest(
+            sa.literal(prefix + "\uffff", sa.String()),
+            sa.literal(prefix + "\U0010ffff", sa.String()),
+        )
+    else:
+        upper = sa.literal(prefix + "\U0010ffff", sa.String())
+    return [
+        column >= prefix,
+        column < upper,
+        sa.func.substr(column, 1, len(prefix)) == prefix,
+    ]
+
+
+# -- several tenants at once: the operator's tenant list ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TenantActivity:
+    """What a tenant's provisioning state is computed from (see service/status.py)."""
+
+    tokens: list[ScimToken] = field(default_factory=list)
+    last_request_at: datetime | None = None
+    failed_since: bool = False  # a request failed at or after the ``since`` asked for
+
+
+# Audit ids follow occurrence order to within one batch interval per process
+# (half a second); ids past the newest entry older than ``since`` minus this
+# margin therefore hold every entry from ``since`` on.
+_ID_ORDER_MARGIN = timedelta(hours=1)
+_TENANTS_PER_QUERY = 500
+
+
+def tenant_activity(
+    db: Database, tenant_ids: Sequence[int], since: datetime
+) -> dict[int, TenantActivity]:
+    """Tokens, last request time and "failed since ``since``" for each of ``tenant_ids``.
+
+    Three statements whatever the number of tenants: the tokens, then one row
+    per tenant whose two correlated subqueries are index probes on the audit
+    log's ``(tenant_id, id)`` index: the newest entry, and whether an entry at
+    or after ``since`` failed. The second walks only the tenant's entries
+    above an id floor found on the ``occurred_at`` index, so its cost is the
+    tenant's last day of requests, not its whole retained log.
+    """
+    found: dict[int, TenantActivity] = {}
+    with db.engine.connect() as conn:
+        floor = conn.execute(
+            sa.select(audit_log.c.id)
+            .where(audit_log.c.occurred_at < since - _ID_ORDER_MARGIN)
+            .order_by(audit_log.c.occurred_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        last_at = (
+            sa.select(audit_log.c.occurred_at)
+            .where(audit_log.c.tenant_id == tenants.c.id)
+            .order_by(audit_log.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        failed = sa.exists().where(
+            audit_log.c.tenant_id == tenants.c.id,
+            audit_log.c.id > (floor or 0),
+            audit_log.c.occurred_at >= since,
+            audit_log.c.status >= 400,
+        )
+        for start in range(0, len(tenant_ids), _TENANTS_PER_QUERY):
+            part = list(tenant_ids[start : start + _TENANTS_PER_QUERY])
+            tokens: dict[int, list[ScimToken]] = defaultdict(list)
+            for row in conn.execute(
+                sa.select(scim_tokens)
+                .where(scim_tokens.c.tenant_id.in_(part))
+                .order_by(scim_tokens.c.created_at, scim_tokens.c.id)
+            ):
+                tokens[row.tenant_id].append(token_from_row(row))
+            rows = conn.execute(
+                sa.select(tenants.c.id, last_at.label("last_at"), failed.label("failed")).where(
+                    tenants.c.id.in_(part)
+                )
+            )
+            for row in rows:
+                found[row.id] = TenantActivity(tokens[row.id], row.last_at, bool(row.failed))
+    return found
