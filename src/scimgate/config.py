@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     max_bulk_operations: int = Field(default=1000, ge=1)
     max_patch_operations: int = Field(default=1000, ge=1)
     max_filter_length: int = Field(default=4096, ge=64)
+    # Seconds a client has to send a whole request body once the headers are in;
+    # past it the request gets 408 and the connection is closed (slow-body clients).
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     # A token's last_used_at is written at most once per this many seconds.
     token_touch_interval_seconds: int = Field(default=60, ge=1)
     # Requests per second per SCIM token (0: no limit), a token bucket per

@@ -23,6 +23,7 @@ carries its HTTP ``status`` and, where RFC 7644 §3.12 defines one, its SCIM
     ├── MethodNotAllowed               405
     ├── Conflict                       409
     │   └── Uniqueness                 409 uniqueness
+    ├── RequestTimeout                 408 (the body did not arrive in time)
     ├── PreconditionFailed             412
     ├── PayloadTooLarge                413
     ├── RateLimited                    429 (carries retry_after seconds)
@@ -117,6 +118,11 @@ class Conflict(ScimgateError):
 class Uniqueness(Conflict):
     scim_type = "uniqueness"
     default_detail = "A resource with this value already exists"
+
+
+class RequestTimeout(ScimgateError):
+    status = 408
+    default_detail = "The request body did not arrive in time"
 
 
 class PreconditionFailed(ScimgateError):

@@ -164,3 +164,39 @@ def test_slow_bodies_and_huge_headers_do_not_tie_up_the_server(live: tuple[str, 
         # Refused with a 4xx status line, or the connection closed: never a 200.
         assert answer == b"" or answer.startswith(b"HTTP/1.1 4"), answer
     assert _served_promptly(base, token) < 2.0
+
+
+def test_a_body_that_does_not_arrive_in_time_gets_408_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'slow.db'}"
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    db = Database(engine)
+    tenant_service.create_tenant(db, "acme", None)
+    token = token_service.create_token(db, "acme", "slow", None).secret
+    engine.dispose()
+    with running_server(url, tmp_path / "server.log", body_timeout_seconds="1") as server:
+        host, port = server.base_url.split("//")[1].split(":")
+        body = b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "slow"}'
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(
+                b"POST /scim/v2/acme/Users HTTP/1.1\r\nHost: x\r\n"
+                + f"Authorization: Bearer {token}\r\n".encode()
+                + b"Content-Type: application/scim+json\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body[:-1]  # all but the last byte, which never comes
+            )
+            answer = b""
+            deadline = time.monotonic() + 20
+            while b"\r\n\r\n" not in answer and time.monotonic() < deadline:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert b"application/scim+json" in answer
+        listed = httpx2.get(
+            f"{server.scim_url('acme')}/Users", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+        assert listed["totalResults"] == 0

@@ -28,6 +28,7 @@ def limits_from(settings: Settings) -> Limits:
         max_bulk_operations=settings.max_bulk_operations,
         max_payload_bytes=settings.max_body_bytes,
         max_filter_length=settings.max_filter_length,
+        body_timeout_seconds=settings.body_timeout_seconds,
     )
 
 

@@ -4,31 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import orjson
 from starlette.requests import Request
 
-from scimgate.errors import InvalidSyntax, InvalidValue, PayloadTooLarge
+from scimgate.errors import InvalidSyntax, InvalidValue, PayloadTooLarge, RequestTimeout
 from scimgate.model.projection import parse_attribute_list
 from scimgate.service.listing import ListQuery
+from scimgate.service.scope import Limits
 
 
-async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
+async def read_json_object(request: Request, limits: Limits) -> dict[str, Any]:
     """The request body as a JSON object.
 
     Any content type is read as JSON: RFC 7644 asks clients for
     ``application/scim+json`` but Google sends ``application/json`` and some
-    clients send none. The size limit holds for chunked bodies too.
+    clients send none. The size limit holds for chunked bodies too, and the
+    whole body must arrive within ``limits.body_timeout_seconds`` (408 after).
     """
+    limit = limits.max_payload_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
-        chunks.append(chunk)
+    with anyio.move_on_after(limits.body_timeout_seconds) as deadline:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+            chunks.append(chunk)
+    if deadline.cancelled_caught:
+        raise RequestTimeout(
+            f"the request body did not arrive within {limits.body_timeout_seconds:g} seconds"
+        )
     raw = b"".join(chunks)
     if not raw.strip():
         raise InvalidSyntax("the request body is empty")

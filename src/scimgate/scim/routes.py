@@ -143,24 +143,20 @@ async def list_resources(request: Request, rt: ResourceType) -> Response:
 
 async def search_resources(request: Request, rt: ResourceType) -> Response:
     ctx = await scim_context(request)
-    query = list_query_from_search(
-        await read_json_object(request, ctx.scope.limits.max_payload_bytes)
-    )
+    query = list_query_from_search(await read_json_object(request, ctx.scope.limits))
     return _list_response(await ctx.run(listing.list_resources, ctx.scope, rt, query))
 
 
 async def search_root(request: Request) -> Response:
     ctx = await scim_context(request)
-    query = list_query_from_search(
-        await read_json_object(request, ctx.scope.limits.max_payload_bytes)
-    )
+    query = list_query_from_search(await read_json_object(request, ctx.scope.limits))
     return _list_response(await ctx.run(listing.search_all, ctx.scope, query))
 
 
 async def create_resource(request: Request, rt: ResourceType) -> Response:
     ctx = await scim_context(request)
     payload = normalize_resource_body(
-        await read_json_object(request, ctx.scope.limits.max_payload_bytes),
+        await read_json_object(request, ctx.scope.limits),
         rt,
         ctx.scope.registered_extensions,
     )
@@ -192,7 +188,7 @@ async def get_resource(request: Request, rt: ResourceType) -> Response:
 async def replace_resource(request: Request, rt: ResourceType) -> Response:
     ctx = await scim_context(request)
     payload = normalize_resource_body(
-        await read_json_object(request, ctx.scope.limits.max_payload_bytes),
+        await read_json_object(request, ctx.scope.limits),
         rt,
         ctx.scope.registered_extensions,
     )
@@ -217,7 +213,7 @@ async def replace_resource(request: Request, rt: ResourceType) -> Response:
 async def patch_resource(request: Request, rt: ResourceType) -> Response:
     ctx = await scim_context(request)
     body = normalize_patch_body(
-        await read_json_object(request, ctx.scope.limits.max_payload_bytes),
+        await read_json_object(request, ctx.scope.limits),
         rt,
         ctx.scope.registered_extensions,
     )
@@ -266,7 +262,7 @@ async def delete_resource(request: Request, rt: ResourceType) -> Response:
 async def post_bulk(request: Request) -> Response:
     ctx = await scim_context(request)
     payload = normalize_bulk_body(
-        await read_json_object(request, ctx.scope.limits.max_payload_bytes),
+        await read_json_object(request, ctx.scope.limits),
         ctx.scope.registered_extensions,
     )
     result: dict[str, Any] = await ctx.run(bulk.process_bulk, ctx.scope, payload)

@@ -16,6 +16,7 @@ class Limits:
     max_bulk_operations: int = 1000
     max_payload_bytes: int = 1_048_576
     max_filter_length: int = 4096
+    body_timeout_seconds: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
