@@ -102,10 +102,12 @@ def recompute(
     users = repo.users.snapshots(touched)
     found += [
         user_event("user.deactivated", u, users[u], reason=LEFT_MAPPED_GROUPS)
-        for u in deactivated
+        for u in sorted(deactivated)  # UPDATE ... RETURNING gives no order
         if u in users
     ]
-    found += [user_event("user.reactivated", u, users[u]) for u in reactivated if u in users]
+    found += [
+        user_event("user.reactivated", u, users[u]) for u in sorted(reactivated) if u in users
+    ]
     found += [
         user_event(
             "user.roles_changed",

@@ -282,10 +282,15 @@ class RoleStore:
     def _in_mapped_group(self, scope: Scope = None) -> ColumnElement[bool]:
         """The outer ``users`` row is in at least one mapped group.
 
-        An IN over the (uncorrelated) set of mapped members: the database builds
-        the set once instead of probing memberships again for every user.
+        SQLite: an IN over the (uncorrelated) set of mapped members, which it
+        builds once instead of probing memberships again for every user.
+        PostgreSQL: EXISTS, which it plans as a hash semi- or anti-join; its
+        NOT IN over a subquery larger than work_mem becomes a scan of the
+        subquery per user (a 100k-user recompute ran for over ten minutes).
         """
         mapped = self._matched(scope).with_only_columns(group_members.c.member_id)
+        if self._conn.dialect.name == "postgresql":
+            return sa.exists(mapped.where(group_members.c.member_id == users.c.id))
         return users.c.id.in_(mapped)
 
     def _users_in_scope(self, scope: Scope) -> list[ColumnElement[bool]]:
