@@ -287,38 +287,60 @@ def _for(endpoint: Callable[[Request, ResourceType], Awaitable[Response]], rt: R
     return bound
 
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _route(path: str, handlers: dict[str, Endpoint], otherwise: Endpoint | None = None) -> Route:
+    """One route per path, dispatching on the method.
+
+    Starlette tries routes in order and a route per (path, method) made a
+    request to ``/Groups/{id}`` test ~20 patterns (~60 µs a request); one
+    route per path, resource paths first, tests at most six.
+    """
+    if "GET" in handlers:
+        handlers = {"HEAD": handlers["GET"], **handlers}
+
+    async def dispatch(request: Request) -> Response:
+        handler = handlers.get(request.method, otherwise)
+        assert handler is not None  # the route's methods are the handlers' (or all)
+        return await handler(request)
+
+    first = next(iter(handlers.values()))
+    dispatch.__name__ = getattr(first, "__name__", "dispatch")
+    return Route(path, dispatch, methods=_ALL_METHODS if otherwise else list(handlers))
+
+
 def scim_routes() -> list[BaseRoute]:
-    writes = ["POST", "PUT", "PATCH", "DELETE"]
-    routes: list[BaseRoute] = [
-        Route("/ServiceProviderConfig", get_service_provider_config, methods=["GET"]),
-        Route("/ServiceProviderConfig", read_only_endpoint, methods=writes),
-        Route("/ResourceTypes", list_resource_types, methods=["GET"]),
-        Route("/ResourceTypes/{name}", get_resource_type, methods=["GET"]),
-        Route("/Schemas", list_schemas, methods=["GET"]),
-        Route("/Schemas/{schema_id}", get_schema, methods=["GET"]),
-        Route("/ResourceTypes", read_only_endpoint, methods=writes),
-        Route("/ResourceTypes/{name}", read_only_endpoint, methods=writes),
-        Route("/Schemas", read_only_endpoint, methods=writes),
-        Route("/Schemas/{schema_id}", read_only_endpoint, methods=writes),
-        Route("/.search", search_root, methods=["POST"]),
-        Route("/Bulk", post_bulk, methods=["POST"]),
-        Route("/Me", me, methods=_ALL_METHODS),
-        Route("/Me/{path:path}", me, methods=_ALL_METHODS),
-    ]
+    routes: list[BaseRoute] = []
     for rt in RESOURCE_TYPES:
         collection = rt.endpoint
+        listing = {"GET": _for(list_resources, rt), "POST": _for(create_resource, rt)}
         routes += [
-            Route(collection, _for(list_resources, rt), methods=["GET"]),
-            Route(collection, _for(create_resource, rt), methods=["POST"]),
+            _route(collection, listing),
+            _route(f"{collection}/.search", {"POST": _for(search_resources, rt)}),
+            _route(
+                f"{collection}/{{id}}",
+                {
+                    "GET": _for(get_resource, rt),
+                    "PUT": _for(replace_resource, rt),
+                    "PATCH": _for(patch_resource, rt),
+                    "DELETE": _for(delete_resource, rt),
+                },
+            ),
             # Microsoft's reference tests list "/Users/?filter=...": a trailing
             # slash on a collection (compat: trailing-slash-collections).
-            Route(f"{collection}/", _for(list_resources, rt), methods=["GET"]),
-            Route(f"{collection}/", _for(create_resource, rt), methods=["POST"]),
-            Route(f"{collection}/.search", _for(search_resources, rt), methods=["POST"]),
-            Route(f"{collection}/{{id}}", _for(get_resource, rt), methods=["GET"]),
-            Route(f"{collection}/{{id}}", _for(replace_resource, rt), methods=["PUT"]),
-            Route(f"{collection}/{{id}}", _for(patch_resource, rt), methods=["PATCH"]),
-            Route(f"{collection}/{{id}}", _for(delete_resource, rt), methods=["DELETE"]),
+            _route(f"{collection}/", listing),
         ]
-    routes.append(Route("/{path:path}", unknown_endpoint, methods=_ALL_METHODS))
+    routes += [
+        _route("/ServiceProviderConfig", {"GET": get_service_provider_config}, read_only_endpoint),
+        _route("/ResourceTypes", {"GET": list_resource_types}, read_only_endpoint),
+        _route("/ResourceTypes/{name}", {"GET": get_resource_type}, read_only_endpoint),
+        _route("/Schemas", {"GET": list_schemas}, read_only_endpoint),
+        _route("/Schemas/{schema_id}", {"GET": get_schema}, read_only_endpoint),
+        _route("/.search", {"POST": search_root}),
+        _route("/Bulk", {"POST": post_bulk}),
+        Route("/Me", me, methods=_ALL_METHODS),
+        Route("/Me/{path:path}", me, methods=_ALL_METHODS),
+        Route("/{path:path}", unknown_endpoint, methods=_ALL_METHODS),
+    ]
     return routes

