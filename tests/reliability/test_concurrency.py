@@ -203,3 +203,38 @@ def test_a_stale_if_match_is_refused_and_never_overwrites(server: Server, acme: 
     with acme.client(server) as http:
         user = http.get(f"/Users/{user_id}").json()
     assert (user["title"], user["displayName"]) == (f"t{winner}", f"t{winner}")
+
+
+def test_concurrent_deletes_of_users_sharing_groups_all_succeed(
+    server: Server, acme: LiveTenant
+) -> None:
+    """Deleting a user bumps every group it was in; two deletes of users in the same
+    groups once locked those groups in different orders and deadlocked (500)."""
+    per_client, shared = scaled(3), 10
+    with acme.client(server) as http:
+        users = [
+            [
+                http.post("/Users", json=user_body(f"d-{c}-{k}")).json()["id"]
+                for k in range(per_client)
+            ]
+            for c in range(CLIENTS)
+        ]
+        everyone = [{"value": u} for mine in users for u in mine]
+        rng = random.Random(7)
+        group_ids = []
+        for g in range(shared):
+            members = rng.sample(everyone, len(everyone))  # a different order per group
+            body = {"schemas": [GROUP], "displayName": f"shared-{g}", "members": members}
+            group_ids.append(http.post("/Groups", json=body).json()["id"])
+
+    def work(http: httpx2.Client, n: int) -> list[int]:
+        return [http.delete(f"/Users/{user_id}").status_code for user_id in users[n]]
+
+    statuses = [
+        s for per_client_statuses in _in_parallel(server, acme, work) for s in per_client_statuses
+    ]
+    assert statuses == [204] * len(statuses)
+    with acme.client(server) as http:
+        for group_id in group_ids:
+            group = http.get(f"/Groups/{group_id}").json()
+            assert group.get("members", []) == []
