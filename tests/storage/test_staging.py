@@ -6,11 +6,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from scimgate.model.entities import Tenant, TenantSettings
 from scimgate.service import groups, lifecycle, users
 from scimgate.service.clock import utcnow
 from scimgate.service.scope import Limits, TenantScope
 from scimgate.storage.database import Database
+from scimgate.storage.engine import SQLITE_CACHE_KIB
 from scimgate.storage.events import StoredEvent, new_event_ids
 from scimgate.storage.roles import SMALL_SCOPE
 
@@ -180,3 +183,17 @@ def test_event_ids_are_time_ordered_uuid7() -> None:
     assert {uuid.UUID(i).variant for i in first} == {uuid.RFC_4122}
     later = new_event_ids(1)[0]
     assert later[:13] >= max(first)[:13]  # the millisecond prefix never goes back
+
+
+def test_a_staged_recompute_gives_back_its_page_cache(
+    db: Database, make_tenant: Callable[..., Tenant]
+) -> None:
+    if db.dialect != "sqlite":
+        pytest.skip("the page cache size is a SQLite setting")
+    tenant = make_tenant()
+    _tenant(db, tenant)
+    with db.tenant(tenant.id, write=True) as repo:
+        conn = repo._conn
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_KIB
+        lifecycle.emit(repo, lifecycle.recompute(repo, STRICT, None))
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_KIB

@@ -19,6 +19,11 @@ def _unicode_lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
+# Page cache per SQLite connection, in KiB: everyday, and during a tenant-wide recompute.
+SQLITE_CACHE_KIB = 8 * 1024
+SQLITE_BULK_CACHE_KIB = 64 * 1024
+
+
 def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     # Let SQLAlchemy, not the driver, decide when a transaction begins (see _on_sqlite_begin).
     dbapi_connection.isolation_level = None
@@ -33,11 +38,11 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
-    # SQLite's default page cache is 2 MiB per connection; a 100k-user tenant's
-    # tables and indexes are ~100 MiB, and a tenant-wide role recompute with a
-    # 2 MiB cache spends a third of its time re-reading pages. 32 MiB is an upper
-    # bound per connection, filled only as pages are read.
-    cursor.execute("PRAGMA cache_size=-32768")
+    # SQLite's default page cache is 2 MiB per connection. Every pooled
+    # connection keeps its own (up to 15 of them), so the everyday size stays
+    # modest; a tenant-wide recompute raises its connection's cache while it runs
+    # (scimgate.storage.staging).
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     # Recompute scratch tables and large sorts stay in memory, not temp files.
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
