@@ -573,5 +573,8 @@ def select_page(
         if sort_by
         else [table.c.id.desc() if descending else table.c.id]
     )
-    query = sa.select(*columns).where(*conditions).order_by(*order).offset(offset).limit(limit)
+    # The page's ids first, then their rows: the offset is skipped over index
+    # entries (PostgreSQL would otherwise read every skipped row from the heap).
+    ids = sa.select(table.c.id).where(*conditions).order_by(*order).offset(offset).limit(limit)
+    query = sa.select(*columns).where(scope, table.c.id.in_(ids)).order_by(*order)
     return total, list(conn.execute(query))

@@ -71,6 +71,16 @@ class UserRecord(Base):
         sa.Index(None, "tenant_id", "external_id"),
         sa.Index(None, "tenant_id", "id"),
         sa.Index(None, "tenant_id", "deleted_at"),
+        # The users SCIM can see, in list order: a page deep into a 100k-user
+        # tenant skips index entries instead of table rows (SQLite: 6 ms
+        # instead of 157 ms for startIndex=99801).
+        sa.Index(
+            "ix_users_live_tenant_id_id",
+            "tenant_id",
+            "id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
