@@ -208,7 +208,7 @@ def delete_user(scope: TenantScope, user_id: str, *, if_match: str | None = None
     with scope.db.tenant(scope.tenant.id, write=True) as repo:
         row = _get_row(repo, user_id)
         check_if_match(if_match, row.version)
-        before_roles = repo.roles.roles_of([user_id]).get(user_id, [])
+        before_roles = repo.roles.revoke_all(user_id)  # a deleted user holds no role
         now = utcnow()
         if scope.settings.delete_mode == "hard":
             left = repo.users.delete(user_id, now)

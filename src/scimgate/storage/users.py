@@ -26,7 +26,7 @@ from scimgate.storage.driver import (
 )
 from scimgate.storage.filters import select_page, user_name_equals
 from scimgate.storage.rows import MemberRef, Page, UserRow, user_snapshot
-from scimgate.storage.tables import group_members, groups, user_roles, users
+from scimgate.storage.tables import users
 
 _WHOLE_TENANT = 5_000
 
@@ -79,6 +79,21 @@ _BY_NAME = DriverSql(
     f"{_SELECT} WHERE tenant_id = %s AND deleted_at IS NULL AND user_name_lower = %s"
 )
 _EXISTS = DriverSql("SELECT id FROM users WHERE tenant_id = %s AND deleted_at IS NULL AND id = %s")
+_MEMBER_OF = "SELECT group_id FROM group_members WHERE tenant_id = %s AND member_id = %s"
+_GROUPS_OF_MEMBER = DriverSql(
+    "SELECT id FROM groups WHERE id IN (" + _MEMBER_OF + ") AND tenant_id = %s ORDER BY id"
+)
+_LOCK_GROUPS_OF_MEMBER = DriverSql(_GROUPS_OF_MEMBER.postgresql + " FOR UPDATE")
+_BUMP_GROUPS_OF_MEMBER = DriverSql(
+    "UPDATE groups SET version = version + 1, last_modified = %s"
+    " WHERE tenant_id = %s AND id IN (" + _MEMBER_OF + ")"
+)
+_LEAVE_GROUPS = DriverSql("DELETE FROM group_members WHERE tenant_id = %s AND member_id = %s")
+_DELETE = DriverSql("DELETE FROM users WHERE tenant_id = %s AND id = %s AND deleted_at IS NULL")
+_SOFT_DELETE = DriverSql(
+    "UPDATE users SET deleted_at = %s, enabled = FALSE, deactivation_reason = 'deleted',"
+    " last_modified = %s WHERE tenant_id = %s AND id = %s AND deleted_at IS NULL"
+)
 _SNAPSHOT = DriverSql(
     "SELECT id, user_name, external_id, display_name, active, enabled, deactivation_reason"
     " FROM users WHERE tenant_id = %s AND id = %s"
@@ -225,58 +240,36 @@ class UserStore:
         return bool(cursor.rowcount)
 
     def _leave_groups(self, user_id: str, now: datetime) -> list[str]:
-        """Remove the user's memberships, bumping those groups' versions; returns the group ids."""
-        group_ids = sorted(
-            self._conn.execute(
-                sa.select(group_members.c.group_id).where(
-                    group_members.c.tenant_id == self._tenant_id,
-                    group_members.c.member_id == user_id,
-                )
-            ).scalars()
-        )
+        """Remove the user's memberships, bumping those groups' versions; returns the group ids.
+
+        On the driver: a DELETE runs these four statements, which in Core cost
+        ~1 ms of statement building per request (a user in ten groups).
+        """
+        sqlite = is_sqlite(self._conn)
+        mine = (self._tenant_id, user_id)
+        # On PostgreSQL the groups are locked in id order before they are bumped: an
+        # UPDATE locks rows in the order it meets them, which moves as rows are
+        # rewritten, so two deletes of users sharing groups could deadlock.
+        groups_of = _GROUPS_OF_MEMBER if sqlite else _LOCK_GROUPS_OF_MEMBER
+        group_ids = [row[0] for row in fetch_all(self._conn, groups_of, (*mine, self._tenant_id))]
         if group_ids:
-            for part in chunks(group_ids):
-                # Lock the groups in id order before bumping them: an UPDATE locks rows in
-                # the order it finds them, which moves as rows are rewritten, so two
-                # deletes of users sharing groups could deadlock on PostgreSQL.
-                self._conn.execute(
-                    sa.select(groups.c.id)
-                    .where(groups.c.tenant_id == self._tenant_id, groups.c.id.in_(part))
-                    .order_by(groups.c.id)
-                    .with_for_update()
-                )
-                self._conn.execute(
-                    groups.update()
-                    .where(groups.c.tenant_id == self._tenant_id, groups.c.id.in_(part))
-                    .values(version=groups.c.version + 1, last_modified=now)
-                )
-            self._conn.execute(
-                group_members.delete().where(
-                    group_members.c.tenant_id == self._tenant_id,
-                    group_members.c.member_id == user_id,
-                )
-            )
+            moment = timestamp_param(now, sqlite)
+            execute(self._conn, _BUMP_GROUPS_OF_MEMBER, (moment, self._tenant_id, *mine))
+            execute(self._conn, _LEAVE_GROUPS, mine)
         return group_ids
 
     def delete(self, user_id: str, now: datetime) -> list[str]:
         """Delete the user now; returns the ids of the groups it left."""
         group_ids = self._leave_groups(user_id, now)
-        self._conn.execute(users.delete().where(self._mine, users.c.id == user_id))
+        execute(self._conn, _DELETE, (self._tenant_id, user_id))
         return group_ids
 
     def soft_delete(self, user_id: str, now: datetime) -> list[str]:
-        """Hide the user from SCIM and deactivate it; returns the ids of the groups it left."""
+        """Hide the user from SCIM and deactivate it; returns the ids of the groups it left.
+        Its roles are the caller's to revoke (``RoleStore.revoke_all``)."""
         group_ids = self._leave_groups(user_id, now)
-        self._conn.execute(
-            user_roles.delete().where(
-                user_roles.c.tenant_id == self._tenant_id, user_roles.c.user_id == user_id
-            )
-        )
-        self._conn.execute(
-            users.update()
-            .where(self._mine, users.c.id == user_id)
-            .values(deleted_at=now, enabled=False, deactivation_reason="deleted", last_modified=now)
-        )
+        moment = timestamp_param(now, is_sqlite(self._conn))
+        execute(self._conn, _SOFT_DELETE, (moment, moment, self._tenant_id, user_id))
         return group_ids
 
     def purge_deleted(self, before: datetime) -> int:
