@@ -87,3 +87,32 @@ def machine_busy_seconds() -> float:
     # cpu user nice system idle iowait irq softirq steal ...: everything but idle and iowait.
     user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[1:8])
     return (user + nice + system + irq + softirq) / _TICKS_PER_SECOND
+
+
+def _status_kib(pid: int, keys: tuple[str, ...]) -> dict[str, int] | None:
+    try:
+        text = (_PROC / str(pid) / "status").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name in keys:
+            found[name] = int(value.split()[0])  # "123456 kB"
+    return found
+
+
+def tree_memory_bytes(root: int) -> tuple[int, int]:
+    """Resident memory of ``root`` and its live descendants: (RSS, anonymous part of it).
+
+    Anonymous memory is the heap (Python objects, SQLite's page cache); the rest of RSS is
+    mapped files and shared memory, which the kernel may drop or share.
+    """
+    rss = anon = 0
+    for pid in process_tree(root):
+        status = _status_kib(pid, ("VmRSS", "RssAnon"))
+        if status is None:
+            continue
+        rss += status.get("VmRSS", 0) * 1024
+        anon += status.get("RssAnon", 0) * 1024
+    return rss, anon

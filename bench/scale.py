@@ -117,6 +117,7 @@ class ScaleRun:
                 self._seeder.learn_doc_shape(self._users[0][1])
         if self._seeder is not None:
             self._users += self._seeder.insert_users(self._run, missing)
+            self._seeder.analyze()
         else:
             self._create_over_http(missing)
 
@@ -159,6 +160,7 @@ class ScaleRun:
         self._log(f"group of {size} members")
         if self._seeder is not None:
             self._seeder.insert_members(group, members)
+            self._seeder.analyze()
         else:
             batches = [
                 self._req.patch_group(group, add_members(members[s : s + _HTTP_SEED_BATCH]))

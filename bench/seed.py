@@ -34,6 +34,20 @@ class DirectSeeder:
     def close(self) -> None:
         self._engine.dispose()
 
+    def analyze(self) -> None:
+        """``VACUUM ANALYZE`` on PostgreSQL, as autovacuum would soon after a bulk load.
+
+        Without statistics the planner guesses and may sort the whole tenant for
+        every page; without the visibility map VACUUM sets, it cannot page
+        through an index alone (the deepest SCIM page of 100k users: 210 ms
+        instead of 22 ms). SQLite is left as scimgate runs it (no ANALYZE).
+        """
+        if self._engine.dialect.name == "postgresql":
+            with self._engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM needs it
+                for table in (users, group_members):
+                    conn.execute(sa.text(f"VACUUM ANALYZE {table.name}"))
+
     def learn_doc_shape(self, user_id: str) -> None:
         """Store docs with the keys scimgate itself kept for a user created over HTTP."""
         with self._engine.connect() as conn:

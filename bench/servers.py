@@ -39,6 +39,7 @@ class Server:
     # scimgate only: what direct seeding needs.
     database_url: str | None = None
     tenant_id: int | None = None
+    api_key: str | None = None  # a host-API key of the tenant, when asked for
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -121,8 +122,11 @@ def _cli_json(command: list[str], env: dict[str, str]) -> dict[str, Any]:
     return parsed
 
 
-def start_scimgate(workdir: Path, *, database_url: str | None, workers: int) -> Server:
-    """Migrate, create a fresh tenant and token through the CLI, then launch the server.
+def start_scimgate(
+    workdir: Path, *, database_url: str | None, workers: int, api_key: bool = False
+) -> Server:
+    """Migrate, create a fresh tenant and token (and, if asked, a host-API key) through
+    the CLI, then launch the server.
 
     Returns without waiting for it: call ``wait_ready``.
     """
@@ -141,6 +145,11 @@ def start_scimgate(workdir: Path, *, database_url: str | None, workers: int) -> 
     slug = f"bench-{secrets.token_hex(4)}"
     tenant = _cli_json([cli, "tenant", "create", slug, "--json"], env)
     token = _cli_json([cli, "token", "create", slug, "--json", "--name", "scim_load"], env)
+    key = (
+        _cli_json([cli, "apikey", "create", "--tenant", slug, "--json", "--name", "bench"], env)
+        if api_key
+        else {}
+    )
     log_path = workdir / "scimgate.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -158,6 +167,7 @@ def start_scimgate(workdir: Path, *, database_url: str | None, workers: int) -> 
         log_path=log_path,
         database_url=url,
         tenant_id=int(tenant["id"]),
+        api_key=key.get("key"),
         ready_path="/healthz",
         details={"database": url.split(":", 1)[0], "workers": workers, "tenant": slug},
     )
