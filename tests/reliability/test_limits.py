@@ -116,9 +116,8 @@ def test_a_count_above_max_results_is_capped(limited: tuple[TestClient, dict[str
 # -- over real HTTP ----------------------------------------------------------
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A live server on its own SQLite database: (SCIM base URL, token)."""
+def _acme_database(tmp_path: Path) -> tuple[str, str]:
+    """A SQLite file with tenant acme: (database URL, SCIM token)."""
     url = f"sqlite:///{tmp_path / 'limits.db'}"
     engine = make_engine(url)
     Base.metadata.create_all(engine)
@@ -126,6 +125,13 @@ def live(tmp_path: Path) -> Iterator[tuple[str, str]]:
     tenant_service.create_tenant(db, "acme", None)
     secret = token_service.create_token(db, "acme", "limits", None).secret
     engine.dispose()
+    return url, secret
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A live server on its own SQLite database: (SCIM base URL, token)."""
+    url, secret = _acme_database(tmp_path)
     with running_server(url, tmp_path / "server.log") as server:
         yield server.scim_url("acme"), secret
 
@@ -169,13 +175,7 @@ def test_slow_bodies_and_huge_headers_do_not_tie_up_the_server(live: tuple[str, 
 def test_a_body_that_does_not_arrive_in_time_gets_408_and_nothing_is_written(
     tmp_path: Path,
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'slow.db'}"
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    db = Database(engine)
-    tenant_service.create_tenant(db, "acme", None)
-    token = token_service.create_token(db, "acme", "slow", None).secret
-    engine.dispose()
+    url, token = _acme_database(tmp_path)
     with running_server(url, tmp_path / "server.log", body_timeout_seconds="1") as server:
         host, port = server.base_url.split("//")[1].split(":")
         body = b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "slow"}'
