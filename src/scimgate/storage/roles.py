@@ -411,21 +411,9 @@ class RoleStore:
         conn = self._conn
         staging.prepare(conn)
         changes = staging.user_changes
-        in_scope = self._users_in_scope(scope)
         if deactivate_unmapped:
-            self._stage_state(
-                "deactivated",
-                [*in_scope, users.c.active, users.c.enabled, ~self._in_mapped_group(scope)],
-            )
-        back = [
-            *in_scope,
-            users.c.active,
-            sa.not_(users.c.enabled),
-            users.c.deactivation_reason == "left_mapped_groups",
-        ]
-        if deactivate_unmapped:
-            back.append(self._in_mapped_group(scope))
-        self._stage_state("reactivated", back)
+            self._stage_state("deactivated", self._to_deactivate(scope))
+        self._stage_state("reactivated", self._to_reactivate(scope, deactivate_unmapped))
         staged = sa.select(changes.c.user_id)
         if deactivate_unmapped:
             conn.execute(
@@ -501,6 +489,28 @@ class RoleStore:
             )
         )
 
+    def _to_deactivate(self, scope: Scope) -> list[ColumnElement[bool]]:
+        """Users "deactivate users in no mapped group" turns off: active, enabled, in none."""
+        return [
+            *self._users_in_scope(scope),
+            users.c.active,
+            users.c.enabled,
+            ~self._in_mapped_group(scope),
+        ]
+
+    def _to_reactivate(self, scope: Scope, deactivate_unmapped: bool) -> list[ColumnElement[bool]]:
+        """Users it turned off who may come back: all of them when the setting is off,
+        those in a mapped group again when it is on (never those the IdP deactivated)."""
+        back = [
+            *self._users_in_scope(scope),
+            users.c.active,
+            sa.not_(users.c.enabled),
+            users.c.deactivation_reason == "left_mapped_groups",
+        ]
+        if deactivate_unmapped:
+            back.append(self._in_mapped_group(scope))
+        return back
+
     def recompute_enabled(
         self, scope: Scope, deactivate_unmapped: bool
     ) -> tuple[list[str], list[str]]:
@@ -510,28 +520,15 @@ class RoleStore:
             deactivated = list(
                 self._conn.execute(
                     users.update()
-                    .where(
-                        *self._users_in_scope(scope),
-                        users.c.active,
-                        users.c.enabled,
-                        ~self._in_mapped_group(scope),
-                    )
+                    .where(*self._to_deactivate(scope))
                     .values(enabled=False, deactivation_reason="left_mapped_groups")
                     .returning(users.c.id)
                 ).scalars()
             )
-        back = [
-            *self._users_in_scope(scope),
-            users.c.active,
-            sa.not_(users.c.enabled),
-            users.c.deactivation_reason == "left_mapped_groups",
-        ]
-        if deactivate_unmapped:
-            back.append(self._in_mapped_group(scope))
         reactivated = list(
             self._conn.execute(
                 users.update()
-                .where(*back)
+                .where(*self._to_reactivate(scope, deactivate_unmapped))
                 .values(enabled=True, deactivation_reason=None)
                 .returning(users.c.id)
             ).scalars()
