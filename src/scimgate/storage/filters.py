@@ -575,6 +575,20 @@ def select_page(
     )
     # The page's ids first, then their rows: the offset is skipped over index
     # entries (PostgreSQL would otherwise read every skipped row from the heap).
-    ids = sa.select(table.c.id).where(*conditions).order_by(*order).offset(offset).limit(limit)
-    query = sa.select(*columns).where(scope, table.c.id.in_(ids)).order_by(*order)
+    # A join, not ``id IN (...)``: PostgreSQL cannot turn an IN over a LIMITed
+    # subquery into a semi-join and may run it once per candidate row.
+    page = (
+        sa.select(table.c.id.label("page_id"))
+        .where(*conditions)
+        .order_by(*order)
+        .offset(offset)
+        .limit(limit)
+        .subquery("page")
+    )
+    query = (
+        sa.select(*columns)
+        .select_from(table.join(page, table.c.id == page.c.page_id))
+        .where(scope)
+        .order_by(*order)
+    )
     return total, list(conn.execute(query))
