@@ -13,7 +13,7 @@ from scimgate.service import groups, lifecycle, users
 from scimgate.service.clock import utcnow
 from scimgate.service.scope import Limits, TenantScope
 from scimgate.storage.database import Database
-from scimgate.storage.engine import SQLITE_CACHE_KIB
+from scimgate.storage.engine import SQLITE_BULK_CACHE_KIB, SQLITE_CACHE_KIB
 from scimgate.storage.events import StoredEvent, new_event_ids
 from scimgate.storage.roles import SMALL_SCOPE
 
@@ -197,3 +197,24 @@ def test_a_staged_recompute_gives_back_its_page_cache(
         assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_KIB
         lifecycle.emit(repo, lifecycle.recompute(repo, STRICT, None))
         assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_KIB
+
+
+def test_the_page_cache_is_given_back_when_a_staged_recompute_fails(
+    db: Database, make_tenant: Callable[..., Tenant]
+) -> None:
+    if db.dialect != "sqlite":
+        pytest.skip("the page cache size is a SQLite setting")
+    tenant = make_tenant()
+    drivers: list[Any] = []
+
+    def failing_recompute() -> None:
+        with db.tenant(tenant.id, write=True) as repo, repo.staging():
+            driver = repo._conn.connection.driver_connection
+            drivers.append(driver)
+            assert driver.execute("PRAGMA cache_size").fetchone()[0] == -SQLITE_BULK_CACHE_KIB
+            raise RuntimeError("a statement of the recompute failed")
+
+    with pytest.raises(RuntimeError):
+        failing_recompute()
+    # The pooled driver connection, after the rollback.
+    assert drivers[0].execute("PRAGMA cache_size").fetchone()[0] == -SQLITE_CACHE_KIB

@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from scimgate.errors import RateLimited, ScimgateError, Unauthorized
+from scimgate.errors import RateLimited, RequestTimeout, ScimgateError, Unauthorized
 from scimgate.scim.responses import ScimResponse, error_body
 
 logger = logging.getLogger("scimgate.scim")
@@ -20,6 +20,8 @@ def scim_error_response(exc: ScimgateError) -> ScimResponse:
         headers["WWW-Authenticate"] = 'Bearer realm="scimgate"'
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, RequestTimeout):  # the rest of the body may never come: hang up
+        headers["Connection"] = "close"
     return ScimResponse(
         error_body(exc.status, exc.detail, exc.scim_type), exc.status, headers=headers
     )

@@ -89,10 +89,11 @@ def recompute(
     found = list(found or [])
     if scope is None or len(scope) > SMALL_SCOPE:
         emit(repo, found)
-        repo.roles.recompute_staged(
-            scope, settings.role_mode, settings.default_role, settings.deactivate_unmapped
-        )
-        repo.events.add_staged(utcnow())
+        with repo.staging():
+            repo.roles.recompute_staged(
+                scope, settings.role_mode, settings.default_role, settings.deactivate_unmapped
+            )
+            repo.events.add_staged(utcnow())
         return []
     deactivated, reactivated = repo.roles.recompute_enabled(scope, settings.deactivate_unmapped)
     changes = repo.roles.recompute_roles(scope, settings.role_mode, settings.default_role)

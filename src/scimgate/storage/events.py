@@ -122,7 +122,6 @@ class EventStore:
         written = 0
         for statement in staging.staged_event_statements(self._conn):
             written += self._conn.execute(statement, params).rowcount
-        staging.clear(self._conn)
         return written
 
     def after(self, seq: int, limit: int, types: list[str] | None = None) -> list[StoredEvent]:

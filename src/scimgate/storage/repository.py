@@ -7,11 +7,13 @@ above it cannot reach another tenant's data by passing a foreign id.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from scimgate.model.entities import ScimToken
+from scimgate.storage import staging
 from scimgate.storage.app_queries import AppQueries
 from scimgate.storage.audit import AuditStore
 from scimgate.storage.directory import token_from_row
@@ -36,6 +38,11 @@ class TenantRepository:
         self.webhooks = WebhookStore(conn, tenant_id)
         self.app = AppQueries(conn, tenant_id)
         self.audit = AuditStore(conn, tenant_id)
+
+    def staging(self) -> AbstractContextManager[None]:
+        """Scratch space for a staged recompute (``RoleStore.recompute_staged``, then
+        ``EventStore.add_staged``), in this transaction."""
+        return staging.session(self._conn)
 
     # -- SCIM tokens -------------------------------------------------------
 

@@ -409,7 +409,6 @@ class RoleStore:
         passes through Python. ``EventStore.add_staged`` writes the events.
         """
         conn = self._conn
-        staging.prepare(conn)
         changes = staging.user_changes
         if deactivate_unmapped:
             self._stage_state("deactivated", self._to_deactivate(scope))
@@ -483,11 +482,11 @@ class RoleStore:
         )
 
     def _stage_state(self, kind: str, where: list[ColumnElement[bool]]) -> None:
-        self._conn.execute(
-            staging.user_changes.insert().from_select(
-                ["kind", "user_id"], sa.select(sa.literal(kind), users.c.id).where(*where)
-            )
-        )
+        # FOR UPDATE (PostgreSQL; SQLite has one writer): the rows are locked and
+        # re-checked against their newest version, so a user another request
+        # deactivated or deleted meanwhile is not staged, then overwritten.
+        chosen = sa.select(sa.literal(kind), users.c.id).where(*where).with_for_update(of=users)
+        self._conn.execute(staging.user_changes.insert().from_select(["kind", "user_id"], chosen))
 
     def _to_deactivate(self, scope: Scope) -> list[ColumnElement[bool]]:
         """Users "deactivate users in no mapped group" turns off: active, enabled, in none."""
