@@ -218,3 +218,20 @@ def test_the_page_cache_is_given_back_when_a_staged_recompute_fails(
         failing_recompute()
     # The pooled driver connection, after the rollback.
     assert drivers[0].execute("PRAGMA cache_size").fetchone()[0] == -SQLITE_CACHE_KIB
+
+
+def test_a_scope_of_twenty_thousand_ids_stays_within_the_parameter_limits(
+    db: Database, make_tenant: Callable[..., Tenant]
+) -> None:
+    """Deleting or renaming a big mapped group recomputes its former members: their ids
+    must not be bound once per use in a statement (PostgreSQL takes 65,535 parameters,
+    some SQLite builds 32,766)."""
+    tenant = make_tenant()
+    _tenant(db, tenant)
+    with db.tenant(tenant.id, write=True) as repo:
+        ids = [row.id for row in repo.app.users_page(None, 100)]
+        padded = ids + [str(uuid.uuid4()) for _ in range(20_000 - len(ids))]
+        lifecycle.emit(repo, lifecycle.recompute(repo, STRICT, padded))
+    with db.tenant(tenant.id) as repo:
+        gone = [e for e in repo.events.after(0, 1000) if e.type == "user.deactivated"]
+    assert [e.data["user"]["userName"] for e in gone] == ["cy@example.com"]

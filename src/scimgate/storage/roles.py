@@ -22,11 +22,11 @@ from scimgate.storage.driver import DriverSql, execute_many, fetch_all, fetch_on
 from scimgate.storage.tables import group_members, groups, role_mappings, roles, user_roles, users
 
 # Recompute scopes past this many ids run over the whole tenant instead of an IN list.
-_MAX_SCOPE_IDS = 20_000
 # Up to this many users a recompute compares in one statement and returns what
 # changed; beyond, it stages the changes in temporary tables (``recompute_staged``).
 SMALL_SCOPE = 1_000
 
+_STAGE_SCOPE = DriverSql("INSERT INTO scimgate_scope_ids (user_id) VALUES (%s)")
 _GRANT = DriverSql(
     "INSERT INTO user_roles (user_id, role_key, tenant_id) VALUES (%s, %s, %s)"
     " ON CONFLICT DO NOTHING"
@@ -234,9 +234,12 @@ class RoleStore:
         )
 
     def _in_scope(self, column: sa.Column[str], scope: Scope) -> ColumnElement[bool]:
-        if scope is None or len(scope) > _MAX_SCOPE_IDS:
+        if scope is None:
             return sa.true()
-        return column.in_(scope)
+        if len(scope) <= SMALL_SCOPE:
+            return column.in_(scope)
+        # Staged by recompute_staged: one subquery instead of the ids bound each time.
+        return column.in_(sa.select(staging.scope_ids.c.user_id))
 
     def _matched(self, scope: Scope) -> sa.Select[Any]:
         """(user_id, role_key, priority, rule_id) for every membership a rule maps.
@@ -252,7 +255,7 @@ class RoleStore:
             role_mappings.c.priority,
             role_mappings.c.id.label("rule_id"),
         )
-        if scope is None or len(scope) > _MAX_SCOPE_IDS:
+        if scope is None:
             return (
                 sa.select(*columns)
                 .select_from(
@@ -275,7 +278,7 @@ class RoleStore:
             )
             .where(
                 group_members.c.tenant_id == self._tenant_id,
-                group_members.c.member_id.in_(scope),
+                self._in_scope(group_members.c.member_id, scope),
             )
         )
 
@@ -409,6 +412,8 @@ class RoleStore:
         passes through Python. ``EventStore.add_staged`` writes the events.
         """
         conn = self._conn
+        if scope is not None and len(scope) > SMALL_SCOPE:
+            execute_many(conn, _STAGE_SCOPE, [(user_id,) for user_id in set(scope)])
         changes = staging.user_changes
         if deactivate_unmapped:
             self._stage_state("deactivated", self._to_deactivate(scope))

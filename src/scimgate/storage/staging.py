@@ -24,6 +24,13 @@ from scimgate.storage.tables import user_roles
 
 _metadata = sa.MetaData()
 
+# The users a staged recompute is about, when it is not the whole tenant: a
+# scope of thousands of ids bound in every statement that uses it would pass
+# PostgreSQL's 65,535 parameters (and SQLite's 32,766 in some builds).
+scope_ids = sa.Table(
+    "scimgate_scope_ids", _metadata, sa.Column("user_id", sa.String(36), primary_key=True)
+)
+
 # The roles each user of the recompute's scope should have.
 desired_roles = sa.Table(
     "scimgate_desired_roles",
@@ -50,12 +57,15 @@ _CREATE = {
         "CREATE TEMP TABLE IF NOT EXISTS scimgate_user_changes "
         "(kind varchar(16) NOT NULL, user_id varchar(36) NOT NULL, before text, "
         "PRIMARY KEY (kind, user_id)) ON COMMIT DELETE ROWS",
+        "CREATE TEMP TABLE IF NOT EXISTS scimgate_scope_ids "
+        "(user_id varchar(36) PRIMARY KEY) ON COMMIT DELETE ROWS",
     ),
     "sqlite": (
         "CREATE TEMP TABLE IF NOT EXISTS scimgate_desired_roles "
         "(user_id TEXT NOT NULL, role_key TEXT NOT NULL, PRIMARY KEY (user_id, role_key))",
         "CREATE TEMP TABLE IF NOT EXISTS scimgate_user_changes "
         "(kind TEXT NOT NULL, user_id TEXT NOT NULL, before TEXT, PRIMARY KEY (kind, user_id))",
+        "CREATE TEMP TABLE IF NOT EXISTS scimgate_scope_ids (user_id TEXT PRIMARY KEY)",
     ),
 }
 
@@ -89,6 +99,7 @@ def _empty(conn: sa.Connection) -> None:
     # (in memory with temp_store=MEMORY), so a pooled connection gives them back.
     conn.execute(desired_roles.delete())
     conn.execute(user_changes.delete())
+    conn.execute(scope_ids.delete())
 
 
 def roles_json(conn: sa.Connection, user_id: Any) -> sa.ScalarSelect[Any]:
