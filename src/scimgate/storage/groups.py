@@ -26,6 +26,7 @@ from scimgate.storage.driver import (
     fetch_one,
     integrity_error,
     is_sqlite,
+    json_param,
     json_value,
     required_timestamp,
     timestamp_param,
@@ -46,6 +47,11 @@ GROUP_COLUMNS = (
 
 
 # What every GET and single-member PATCH of a group runs, on the driver (see storage/driver.py).
+_INSERT = DriverSql(
+    "INSERT INTO groups (id, tenant_id, display_name, display_name_lower, external_id,"
+    " created, last_modified, version, doc) VALUES (%s, %s, %s, %s, %s, %s, %s, 1, %s)"
+    " ON CONFLICT DO NOTHING RETURNING id"
+)
 _GET = DriverSql(
     "SELECT id, display_name, external_id, created, last_modified, version, doc"
     " FROM groups WHERE tenant_id = %s AND id = %s"
@@ -94,24 +100,24 @@ class GroupStore:
         now: datetime,
         doc: dict[str, Any],
     ) -> bool:
-        """Insert a group; False when the displayName is taken (case-insensitively)."""
-        result = self._conn.execute(
-            insert_ignoring_conflicts(self._conn, groups)
-            .values(
-                id=group_id,
-                tenant_id=self._tenant_id,
-                display_name=display_name,
-                display_name_lower=display_name.lower(),
-                external_id=external_id,
-                created=now,
-                last_modified=now,
-                version=1,
-                doc=doc,
-            )
-            .returning(groups.c.id)
+        """Insert a group; False when the displayName is taken (case-insensitively).
+
+        On the driver: the Core insert built nine bind parameters per call, about a
+        third of a group create's CPU.
+        """
+        moment = timestamp_param(now, is_sqlite(self._conn))
+        params = (
+            group_id,
+            self._tenant_id,
+            display_name,
+            display_name.lower(),
+            external_id,
+            moment,
+            moment,
+            json_param(doc),
         )
         # rowcount is unreliable for ON CONFLICT DO NOTHING on psycopg; RETURNING is not.
-        return result.first() is not None
+        return fetch_one(self._conn, _INSERT, params) is not None
 
     def get(self, group_id: str) -> GroupRow | None:
         if "\x00" in group_id:  # no id holds NUL, and PostgreSQL text refuses it
@@ -182,6 +188,8 @@ class GroupStore:
 
     def add_members(self, group_id: str, member_ids: list[str]) -> list[str]:
         """Insert membership rows, ignoring existing ones; returns the ids that were new."""
+        if not member_ids:  # a group created without members: no statement to build
+            return []
         if len(member_ids) == 1:  # the IdP's usual single-member PATCH
             try:
                 new = fetch_all(self._conn, _ADD_ONE, (group_id, member_ids[0], self._tenant_id))
