@@ -1,9 +1,11 @@
 """Roles, role-mapping rules and effective roles of one tenant, recomputed with set-based SQL.
 
-A recompute never loops over members in Python: the wanted (user, role) pairs
-are one SELECT over memberships joined to rules; what changes is the
-difference of that SELECT and the stored pairs, computed by the database
-(EXCEPT) in both directions, so a run that changes nothing reads nothing back.
+The wanted (user, role) pairs are one SELECT over memberships joined to rules.
+For a few users (``recompute_roles``) the difference with the stored pairs is
+computed by the database (EXCEPT, both ways) and only what changed comes
+back. For many (``recompute_staged``) nothing per user comes back at all: the
+changes are staged in temporary tables (``scimgate.storage.staging``) and
+applied, and their events written, by set statements.
 """
 
 from __future__ import annotations
