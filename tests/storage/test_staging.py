@@ -42,12 +42,20 @@ def _tenant(db: Database, tenant: Tenant) -> TenantScope:
     return scope
 
 
-def _changes(db: Database, tenant: Tenant, whole_tenant: bool) -> list[list[StoredEvent]]:
+def _changes(db: Database, tenant: Tenant, how: str) -> list[list[StoredEvent]]:
     """The events of two changes: deactivate-on-leave on and the Ops rule dropped; the
-    rule put back."""
+    rule put back. ``how``: recompute the whole "tenant", a "list" of its users, or
+    "each" user on its own (the one-user path)."""
 
-    def scope_of(repo: Any) -> list[str] | None:
-        return None if whole_tenant else [row.id for row in repo.app.users_page(None, 100)]
+    def recompute(repo: Any) -> None:
+        ids = [row.id for row in repo.app.users_page(None, 100)]
+        scopes: list[list[str] | None] = {
+            "tenant": [None],
+            "list": [ids],
+            "each": [[i] for i in ids],
+        }[how]
+        for scope in scopes:
+            lifecycle.emit(repo, lifecycle.recompute(repo, STRICT, scope))
 
     def last_seq() -> int:
         with db.tenant(tenant.id) as repo:
@@ -58,13 +66,13 @@ def _changes(db: Database, tenant: Tenant, whole_tenant: bool) -> list[list[Stor
     with db.tenant(tenant.id, write=True) as repo:
         ops_rule = next(r for r in repo.roles.list_rules() if r.role_key == "ops")
         repo.roles.delete_rule(ops_rule.id)
-        lifecycle.emit(repo, lifecycle.recompute(repo, STRICT, scope_of(repo)))
+        recompute(repo)
     with db.tenant(tenant.id) as repo:
         found.append(repo.events.after(seq, 1000))
     seq = last_seq()
     with db.tenant(tenant.id, write=True) as repo:
         repo.roles.add_rule("display_name", "Ops", "ops", 20, utcnow())
-        lifecycle.emit(repo, lifecycle.recompute(repo, STRICT, scope_of(repo)))
+        recompute(repo)
     with db.tenant(tenant.id) as repo:
         found.append(repo.events.after(seq, 1000))
     return found
@@ -92,13 +100,14 @@ def _in_emit_order(found: list[StoredEvent]) -> bool:
 def test_staged_events_equal_the_per_user_events(
     db: Database, make_tenant: Callable[..., Tenant]
 ) -> None:
-    small, large = make_tenant("small"), make_tenant("large")
-    _tenant(db, small)
-    _tenant(db, large)
-    per_user = _changes(db, small, whole_tenant=False)
-    staged = _changes(db, large, whole_tenant=True)
-    for mine, theirs in zip(staged, per_user, strict=True):
-        assert _comparable(mine) == _comparable(theirs)
+    small, large, single = make_tenant("small"), make_tenant("large"), make_tenant("single")
+    for tenant in (small, large, single):
+        _tenant(db, tenant)
+    per_user = _changes(db, small, "list")
+    staged = _changes(db, large, "tenant")
+    one_by_one = _changes(db, single, "each")
+    for mine, theirs, each in zip(staged, per_user, one_by_one, strict=True):
+        assert _comparable(mine) == _comparable(theirs) == _comparable(each)
         assert _in_emit_order(mine)
         assert _in_emit_order(theirs)
     first, second = (_comparable(change) for change in staged)
@@ -138,7 +147,7 @@ def test_staged_events_equal_the_per_user_events(
         "reason": "left_mapped_groups",
     }
     assert (first[3][2]["before"], first[3][2]["after"]) == (["member"], [])
-    every = [e for change in staged + per_user for e in change]
+    every = [e for change in staged + per_user + one_by_one for e in change]
     assert {uuid.UUID(e.id).version for e in every} == {7}
     assert len({e.id for e in every}) == len(every)
 

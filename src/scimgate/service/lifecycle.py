@@ -95,8 +95,16 @@ def recompute(
             )
             repo.events.add_staged(utcnow())
         return []
-    deactivated, reactivated = repo.roles.recompute_enabled(scope, settings.deactivate_unmapped)
-    changes = repo.roles.recompute_roles(scope, settings.role_mode, settings.default_role)
+    if len(scope) == 1:
+        moved, change = repo.roles.recompute_user(
+            scope[0], settings.role_mode, settings.default_role, settings.deactivate_unmapped
+        )
+        deactivated = scope if moved == "deactivated" else []
+        reactivated = scope if moved == "reactivated" else []
+        changes = [change] if change is not None else []
+    else:
+        deactivated, reactivated = repo.roles.recompute_enabled(scope, settings.deactivate_unmapped)
+        changes = repo.roles.recompute_roles(scope, settings.role_mode, settings.default_role)
     touched = sorted(set(deactivated) | set(reactivated) | {c.user_id for c in changes})
     if not touched:
         return found

@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from scimgate.storage import staging
 from scimgate.storage._sql import chunks, insert_ignoring_conflicts
-from scimgate.storage.driver import DriverSql, execute_many, fetch_all, fetch_one
+from scimgate.storage.driver import DriverSql, execute, execute_many, fetch_all, fetch_one
 from scimgate.storage.tables import group_members, groups, role_mappings, roles, user_roles, users
 
 # Recompute scopes past this many ids run over the whole tenant instead of an IN list.
@@ -44,6 +44,29 @@ _GROUP_IS_MAPPED = DriverSql(
     " OR (r.match_type = 'external_id' AND r.match_value = g.external_id)"
     " OR (r.match_type = 'id' AND r.match_value = g.id))"
     " WHERE g.tenant_id = %s AND g.id = %s LIMIT 1"
+)
+
+# One user's recompute on the driver (``recompute_user``): its state, the rules
+# its groups match, its stored roles, and the writes that follow.
+_USER_STATE = DriverSql(
+    "SELECT active, enabled, deactivation_reason, deleted_at IS NULL FROM users"
+    " WHERE tenant_id = %s AND id = %s"
+)
+_USER_MATCHES = DriverSql(
+    "SELECT r.role_key, r.priority, r.id FROM group_members m"
+    " JOIN groups g ON g.id = m.group_id"
+    " JOIN role_mappings r ON r.tenant_id = %s AND ("
+    "(r.match_type = 'display_name' AND r.match_value_lower = g.display_name_lower)"
+    " OR (r.match_type = 'external_id' AND r.match_value = g.external_id)"
+    " OR (r.match_type = 'id' AND r.match_value = g.id))"
+    " WHERE m.tenant_id = %s AND m.member_id = %s"
+)
+_USER_ROLES = DriverSql("SELECT role_key FROM user_roles WHERE tenant_id = %s AND user_id = %s")
+_SET_ENABLED = DriverSql(
+    "UPDATE users SET enabled = %s, deactivation_reason = %s WHERE tenant_id = %s AND id = %s"
+)
+_REVOKE = DriverSql(
+    "DELETE FROM user_roles WHERE tenant_id = %s AND user_id = %s AND role_key = %s"
 )
 
 
@@ -193,6 +216,52 @@ class RoleStore:
         """Give a user roles directly (a new user, whose wanted roles are known)."""
         # On the driver: every create with a default role runs it (~60 µs in Core).
         execute_many(self._conn, _GRANT, [(user_id, k, self._tenant_id) for k in keys])
+
+    def recompute_user(
+        self, user_id: str, mode: str, default_role: str | None, deactivate_unmapped: bool
+    ) -> tuple[str | None, RoleChange | None]:
+        """``recompute_enabled`` and ``recompute_roles`` for one user, on the driver.
+
+        The IdP's everyday traffic (one user reactivated, one member added to or
+        removed from a mapped group) recomputes one user; the set statements of
+        the general path cost ~3 ms of statement building each time, these five
+        small ones ~0.2 ms. Returns ("deactivated" | "reactivated" | None, the
+        role change or None), with the same rules as the set path.
+        """
+        conn, tenant = self._conn, self._tenant_id
+        state = fetch_one(conn, _USER_STATE, (tenant, user_id))
+        matches = fetch_all(conn, _USER_MATCHES, (tenant, tenant, user_id))
+        live = state is not None and bool(state[3])
+        active, enabled = (bool(state[0]), bool(state[1])) if state is not None else (False, False)
+        moved: str | None = None
+        if live and active and enabled and deactivate_unmapped and not matches:
+            execute(conn, _SET_ENABLED, (False, "left_mapped_groups", tenant, user_id))
+            enabled, moved = False, "deactivated"
+        elif (
+            live
+            and active
+            and not enabled
+            and state is not None
+            and state[2] == "left_mapped_groups"
+            and (matches or not deactivate_unmapped)
+        ):
+            execute(conn, _SET_ENABLED, (True, None, tenant, user_id))
+            enabled, moved = True, "reactivated"
+        wanted: set[str] = set()
+        if live and enabled:
+            if matches and mode == "single":
+                wanted = {min(matches, key=lambda m: (m[1], m[2]))[0]}
+            elif matches:
+                wanted = {m[0] for m in matches}
+            elif default_role is not None:
+                wanted = {default_role}
+        stored = {row[0] for row in fetch_all(conn, _USER_ROLES, (tenant, user_id))}
+        if wanted == stored:
+            return moved, None
+        for key in sorted(stored - wanted):
+            execute(conn, _REVOKE, (tenant, user_id, key))
+        execute_many(conn, _GRANT, [(user_id, key, tenant) for key in sorted(wanted - stored)])
+        return moved, RoleChange(user_id, tuple(sorted(stored)), tuple(sorted(wanted)))
 
     def revoke_all(self, user_id: str) -> list[str]:
         """Take every role from a user (just disabled: wants none); returns them, sorted."""
