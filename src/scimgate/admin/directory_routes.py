@@ -6,6 +6,7 @@ by name when searching), so a page costs the same at 100 or 100,000 users.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -14,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from scimgate.admin import security
-from scimgate.admin.routes import database_of, render, signed_in, tenant_for
+from scimgate.admin.routes import Handler, database_of, render, signed_in, tenant_for
 from scimgate.errors import InvalidValue
 from scimgate.scim.idp import IDP_NAMES
 from scimgate.service import app_view, roles, settings
@@ -91,38 +92,26 @@ async def save_settings(
     return _back(tenant.slug)
 
 
-@signed_in
-async def users_page(
-    request: Request, account: AdminAccount, session: security.Session
-) -> Response:
-    tenant = tenant_for(request, account)
-    cursor = request.query_params.get("cursor") or None
-    search = request.query_params.get("q", "")
-    page = await run_in_threadpool(
-        lambda: app_view.list_users(
-            database_of(request), tenant, cursor=cursor, limit=_PAGE, search=search
+def _listing(template: str, lister: Callable[..., Any]) -> Handler:
+    """A paginated, searchable page of one tenant's users or groups (``?q=``, ``?cursor=``)."""
+
+    @signed_in
+    async def page(request: Request, account: AdminAccount, session: security.Session) -> Response:
+        tenant = tenant_for(request, account)
+        cursor = request.query_params.get("cursor") or None
+        search = request.query_params.get("q", "")
+        found = await run_in_threadpool(
+            lambda: lister(database_of(request), tenant, cursor=cursor, limit=_PAGE, search=search)
         )
-    )
-    return render(
-        request, "users.html", session, account=account, tenant=tenant, page=page, q=search
-    )
+        return render(
+            request, template, session, account=account, tenant=tenant, page=found, q=search
+        )
+
+    return page
 
 
-@signed_in
-async def groups_page(
-    request: Request, account: AdminAccount, session: security.Session
-) -> Response:
-    tenant = tenant_for(request, account)
-    cursor = request.query_params.get("cursor") or None
-    search = request.query_params.get("q", "")
-    page = await run_in_threadpool(
-        lambda: app_view.list_groups(
-            database_of(request), tenant, cursor=cursor, limit=_PAGE, search=search
-        )
-    )
-    return render(
-        request, "groups.html", session, account=account, tenant=tenant, page=page, q=search
-    )
+users_page = _listing("users.html", app_view.list_users)
+groups_page = _listing("groups.html", app_view.list_groups)
 
 
 @signed_in
