@@ -10,7 +10,7 @@ from scimgate.service import status as st
 from scimgate.service.clock import utcnow
 from scimgate.service.status import provisioning_status
 from scimgate.service.tokens import IssuedToken, revoke_token
-from scimgate.storage.audit import append_entries
+from scimgate.storage.audit_writer import append_entries
 from scimgate.storage.database import Database
 
 

@@ -11,7 +11,8 @@ import scimgate
 from scimgate.model.entities import Tenant
 from scimgate.service.audit import purge_expired
 from scimgate.service.clock import utcnow
-from scimgate.storage.audit import AuditFilter, append_entries
+from scimgate.storage.audit import AuditFilter
+from scimgate.storage.audit_writer import append_entries
 from scimgate.storage.database import Database
 
 SOURCE = Path(scimgate.__file__).parent
@@ -44,8 +45,8 @@ def test_no_code_updates_or_deletes_audit_entries_except_the_retention_purge() -
             (path.name, m.group(0)) for m in re.finditer(r"audit_log\.(update|delete)\(", text)
         ]
         assert not re.search(r"(UPDATE|DELETE FROM)\s+audit_log", text, re.IGNORECASE), path
-    assert writers == [("audit.py", "audit_log.delete(")]
-    storage = (SOURCE / "storage" / "audit.py").read_text()
+    assert writers == [("audit_writer.py", "audit_log.delete(")]
+    storage = (SOURCE / "storage" / "audit_writer.py").read_text()
     assert storage.count("audit_log.delete(") == 1
     assert "def purge_older_than" in storage
 

@@ -31,13 +31,8 @@ import orjson
 
 from scimgate.errors import InvalidValue
 from scimgate.service.clock import utcnow
-from scimgate.storage.audit import (
-    AuditEntry,
-    AuditFilter,
-    append_entries,
-    purge_older_than,
-    tenant_ids_by_slug,
-)
+from scimgate.storage.audit import AuditEntry, AuditFilter
+from scimgate.storage.audit_writer import append_entries, purge_older_than, tenant_ids_by_slug
 from scimgate.storage.database import Database
 
 logger = logging.getLogger("scimgate.audit")

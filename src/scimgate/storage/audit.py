@@ -1,22 +1,19 @@
-"""The audit log's storage: appended in batches, read per tenant, purged only by age.
+"""One tenant's audit log and the counts its status page shows (reads only).
 
-There is deliberately no update and no delete of single entries here: the log
-is append-only, and ``purge_older_than`` (retention) is the only removal.
+Built only by TenantRepository (``repo.audit``), which supplies the tenant.
+Entries are written and purged across tenants by ``storage.audit_writer``;
+there is deliberately no update and no delete of single entries anywhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
-from scimgate.storage.tables import audit_log, groups, tenants, users
-
-if TYPE_CHECKING:  # database.py imports the repository, which imports this module
-    from scimgate.storage.database import Database
+from scimgate.storage.tables import audit_log, groups, users
 
 _OUTCOME_OK = audit_log.c.status < 400
 
@@ -69,32 +66,6 @@ def _entry(row: Any) -> AuditEntry:
         duration_ms=row.duration_ms,
         change=row.change,
     )
-
-
-def append_entries(db: Database, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert many entries in one transaction (one executemany)."""
-    if not rows:
-        return
-    with db.engine.begin() as conn:
-        conn.execute(audit_log.insert(), list(rows))
-
-
-def tenant_ids_by_slug(db: Database, slugs: Iterable[str]) -> dict[str, int]:
-    wanted = sorted(set(slugs))
-    if not wanted:
-        return {}
-    with db.engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(tenants.c.slug, tenants.c.id).where(tenants.c.slug.in_(wanted))
-        )
-        return {row.slug: row.id for row in rows}
-
-
-def purge_older_than(db: Database, cutoff: datetime) -> int:
-    """Retention: the one removal the log allows. Returns how many entries went."""
-    with db.engine.begin() as conn:
-        result = conn.execute(audit_log.delete().where(audit_log.c.occurred_at < cutoff))
-        return int(result.rowcount or 0)
 
 
 class AuditStore:
