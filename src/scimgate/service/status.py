@@ -20,9 +20,9 @@ from typing import Any
 
 from scimgate.model.entities import ScimToken, Tenant
 from scimgate.service.clock import utcnow
-from scimgate.storage.app_queries import tenant_activity
 from scimgate.storage.audit import AuditEntry
 from scimgate.storage.database import Database
+from scimgate.storage.tenant_activity import tenant_activity
 
 EXPIRY_WARNING = timedelta(days=14)
 _DAY = timedelta(hours=24)

@@ -6,41 +6,31 @@ row written while a client pages never makes another row repeat or vanish.
 A name search pages the same way over the lowered name instead, on the
 ``(tenant_id, user_name_lower)`` and ``(tenant_id, display_name_lower)``
 unique indexes. Built only by TenantRepository (``repo.app``), which supplies
-the tenant.
-
-``tenant_activity`` is the exception: the operator's tenant list needs a few
-facts about many tenants at once, so it reads them for a list of tenant ids.
+the tenant. The operator's view of many tenants at once is in
+``storage.tenant_activity``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
-from scimgate.model.entities import ScimToken
 from scimgate.storage._sql import chunks
-from scimgate.storage.directory import Directory, token_from_row
+from scimgate.storage.directory import Directory
 from scimgate.storage.groups import GROUP_COLUMNS, group_from_row
 from scimgate.storage.rows import GroupRow, UserRow
 from scimgate.storage.tables import (
-    audit_log,
     events,
     group_members,
     groups,
-    scim_tokens,
     tenants,
     user_roles,
     users,
 )
 from scimgate.storage.users import USER_COLUMNS, user_from_row
-
-if TYPE_CHECKING:  # database.py imports the repository, which imports this module
-    from scimgate.storage.database import Database
 
 # Sequence numbers read per query while looking for holes at the feed's tail.
 _TAIL_PAGE = 1000
@@ -268,74 +258,3 @@ def _starts_with(
         column < upper,
         sa.func.substr(column, 1, len(prefix)) == prefix,
     ]
-
-
-# -- several tenants at once: the operator's tenant list ------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TenantActivity:
-    """What a tenant's provisioning state is computed from (see service/status.py)."""
-
-    tokens: list[ScimToken] = field(default_factory=list)
-    last_request_at: datetime | None = None
-    failed_since: bool = False  # a request failed at or after the ``since`` asked for
-
-
-# Audit ids follow occurrence order to within one batch interval per process
-# (half a second); ids past the newest entry older than ``since`` minus this
-# margin therefore hold every entry from ``since`` on.
-_ID_ORDER_MARGIN = timedelta(hours=1)
-_TENANTS_PER_QUERY = 500
-
-
-def tenant_activity(
-    db: Database, tenant_ids: Sequence[int], since: datetime
-) -> dict[int, TenantActivity]:
-    """Tokens, last request time and "failed since ``since``" for each of ``tenant_ids``.
-
-    Three statements whatever the number of tenants: the tokens, then one row
-    per tenant whose two correlated subqueries are index probes on the audit
-    log's ``(tenant_id, id)`` index: the newest entry, and whether an entry at
-    or after ``since`` failed. The second walks only the tenant's entries
-    above an id floor found on the ``occurred_at`` index, so its cost is the
-    tenant's last day of requests, not its whole retained log.
-    """
-    found: dict[int, TenantActivity] = {}
-    with db.engine.connect() as conn:
-        floor = conn.execute(
-            sa.select(audit_log.c.id)
-            .where(audit_log.c.occurred_at < since - _ID_ORDER_MARGIN)
-            .order_by(audit_log.c.occurred_at.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        last_at = (
-            sa.select(audit_log.c.occurred_at)
-            .where(audit_log.c.tenant_id == tenants.c.id)
-            .order_by(audit_log.c.id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        failed = sa.exists().where(
-            audit_log.c.tenant_id == tenants.c.id,
-            audit_log.c.id > (floor or 0),
-            audit_log.c.occurred_at >= since,
-            audit_log.c.status >= 400,
-        )
-        for start in range(0, len(tenant_ids), _TENANTS_PER_QUERY):
-            part = list(tenant_ids[start : start + _TENANTS_PER_QUERY])
-            tokens: dict[int, list[ScimToken]] = defaultdict(list)
-            for row in conn.execute(
-                sa.select(scim_tokens)
-                .where(scim_tokens.c.tenant_id.in_(part))
-                .order_by(scim_tokens.c.created_at, scim_tokens.c.id)
-            ):
-                tokens[row.tenant_id].append(token_from_row(row))
-            rows = conn.execute(
-                sa.select(tenants.c.id, last_at.label("last_at"), failed.label("failed")).where(
-                    tenants.c.id.in_(part)
-                )
-            )
-            for row in rows:
-                found[row.id] = TenantActivity(tokens[row.id], row.last_at, bool(row.failed))
-    return found
