@@ -1,4 +1,11 @@
-"""Admin console accounts: not tenant data (an operator sees every tenant), so no repository."""
+"""Admin console accounts, across tenants.
+
+Cross-tenant on purpose: an account is looked up by email before anyone
+knows which tenant it may manage, and an operator account (``tenant_id``
+NULL) manages every tenant, so accounts belong to no tenant's repository.
+The ``tenant_id`` stored here is the one tenant an account may manage, set by
+the operator; this module never uses it to reach that tenant's rows.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Read-only figures for monitoring: how far each webhook's delivery lags behind the outbox."""
+"""Read-only figures for monitoring: how far each webhook's delivery lags behind the outbox.
+
+Cross-tenant on purpose: the metrics endpoint reports every webhook, the
+global ones included, in one scrape, without a tenant to scope by. It reads
+counts only, never an event's content.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""What the delivery worker reads and writes, across tenants (reached through Directory).
+"""What the delivery worker reads and writes (reached through Directory).
+
+Cross-tenant on purpose: one worker serves every tenant's webhooks and the
+global ones, and the tenant each delivery reads events for is the one its
+webhook row belongs to, never one a request names.
 
 Two rules keep delivery correct with several workers and concurrent writers:
 

@@ -1,4 +1,9 @@
-"""The tenant registry. The only storage code that is not scoped to one tenant."""
+"""The tenant registry, reached through ``Database.directory()``: cross-tenant by nature.
+
+Tenants, the lookup of a SCIM token by its hash at authentication (before the
+tenant is known), and the other cross-tenant stores on the same transaction:
+API keys, the global webhooks and the delivery worker's queue.
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,20 @@
 """TenantRepository: every read and write of one tenant's rows.
 
-This is the only place that writes ``tenant_id == ...``: a repository is built
-for one tenant and every statement it runs carries that predicate, so code
-above it cannot reach another tenant's data by passing a foreign id.
+Every statement that reads or writes one tenant's rows for that tenant is
+built by a store that this class constructs for it (``users``, ``groups``,
+``roles``, ``events``, ``webhooks``, ``app``, ``audit``, and the tokens
+below), and carries that tenant's predicate, so code above it cannot reach another
+tenant's data by passing a foreign id. Those stores work on the connection
+they are given and never open the engine themselves.
+
+The cross-tenant modules say so in their docstrings and never read a
+tenant's rows for a tenant id that a request names: ``directory`` (with
+``api_keys``, ``deliveries`` and the global webhooks, on a
+``Database.directory()`` transaction) holds the tenant registry and the
+authentication lookups; ``admins``, ``audit_writer``, ``backlog`` and
+``tenant_activity`` open the engine themselves for console accounts, the
+audit recorder and retention, monitoring, and the operator's tenant list.
+``tests/storage/test_scoping.py`` keeps it that way.
 """
 
 from __future__ import annotations
