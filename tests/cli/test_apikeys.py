@@ -28,7 +28,7 @@ def test_apikey_revoke_stops_the_key(run: Cli, client: TestClient) -> None:
     result = run("apikey", "revoke", created["id"])
     assert result.exit_code == 0
     assert created["id"] in result.stdout
-    assert run.json("apikey", "list", "--json")[0]["revoked_at"] is not None
+    assert run.json("apikey", "list", "--json")[0]["revokedAt"] is not None
     headers = {"Authorization": f"Bearer {created['key']}"}
     assert client.get("/api/v1/tenants", headers=headers).status_code == 401
 

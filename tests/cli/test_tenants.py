@@ -9,8 +9,9 @@ def test_tenant_create_prints_the_tenant_as_json(run: Cli) -> None:
     body = run.json("tenant", "create", "acme", "--name", "Acme Corp", "--json")
     assert body["slug"] == "acme"
     assert body["name"] == "Acme Corp"
-    assert body["scim_base_url"] == "https://scim.example.test/scim/v2/acme"
+    assert body["scimBaseUrl"] == "https://scim.example.test/scim/v2/acme"
     assert body["disabled"] is False
+    assert body["createdAt"].endswith("Z")
 
 
 def test_tenant_list_json_is_an_array_of_tenants(run: Cli) -> None:

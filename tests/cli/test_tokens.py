@@ -12,11 +12,11 @@ def test_token_create_json_holds_the_secret_once(run: Cli) -> None:
     created = run.json(
         "token", "create", "acme", "--name", "Okta SCIM", "--expires-in-days", "90", "--json"
     )
-    assert {"id", "name", "token", "scim_base_url", "created_at", "expires_at"} <= created.keys()
+    assert {"id", "name", "token", "scimBaseUrl", "createdAt", "expiresAt"} <= created.keys()
     assert created["name"] == "Okta SCIM"
     assert created["token"].startswith("sgt_")
-    assert created["scim_base_url"] == "https://scim.example.test/scim/v2/acme"
-    assert created["expires_at"].endswith("Z")
+    assert created["scimBaseUrl"] == "https://scim.example.test/scim/v2/acme"
+    assert created["expiresAt"].endswith("Z")
 
     listed = run.json("token", "list", "acme", "--json")
     assert len(listed) == 1
@@ -25,15 +25,15 @@ def test_token_create_json_holds_the_secret_once(run: Cli) -> None:
         "id",
         "name",
         "prefix",
-        "created_at",
-        "last_used_at",
-        "expires_at",
-        "revoked_at",
+        "createdAt",
+        "lastUsedAt",
+        "expiresAt",
+        "revokedAt",
     }
     assert entry["id"] == created["id"]
     assert entry["prefix"] == created["token"][:12]
     assert created["token"] not in json.dumps(listed)
-    assert entry["revoked_at"] is None
+    assert entry["revokedAt"] is None
 
 
 def test_token_revoke_marks_the_token_revoked(run: Cli) -> None:
@@ -41,7 +41,7 @@ def test_token_revoke_marks_the_token_revoked(run: Cli) -> None:
     created = run.json("token", "create", "acme", "--json")
     assert run("token", "revoke", "acme", created["id"]).exit_code == 0
     [entry] = run.json("token", "list", "acme", "--json")
-    assert entry["revoked_at"] is not None
+    assert entry["revokedAt"] is not None
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ def test_webhook_add_prints_the_secret_once(run: Cli) -> None:
     )
     assert added["secret"].startswith("whsec_")
     assert added["tenant"] == "acme"
-    assert added["event_types"] == ["user.deactivated"]
+    assert added["eventTypes"] == ["user.deactivated"]
     assert added["url"] == URL
     listed = run.json("webhook", "list", "acme", "--json")
     assert [w["id"] for w in listed] == [added["id"]]

@@ -41,14 +41,14 @@ def test_the_worker_delivers_and_redelivers(run: Cli, db: Database, receiver: Re
     assert "1 delivery attempt(s)" in result.stdout
     (delivered,) = run.json("webhook", "deliveries", "acme", added["id"], "--json")
     assert delivered["status"] == "delivered"
-    assert delivered["event_type"] == "user.created"
+    assert delivered["eventType"] == "user.created"
     assert delivered["attempts"] == 1
-    assert receiver.ids == [delivered["event_id"]]
+    assert receiver.ids == [delivered["eventId"]]
 
-    queued = run.json("webhook", "redeliver", "acme", added["id"], delivered["event_id"], "--json")
+    queued = run.json("webhook", "redeliver", "acme", added["id"], delivered["eventId"], "--json")
     assert queued["status"] == "pending"
     assert run("worker", "--once").exit_code == 0
-    assert receiver.ids == [delivered["event_id"]] * 2
+    assert receiver.ids == [delivered["eventId"]] * 2
     statuses = run.json(
         "webhook", "deliveries", "acme", added["id"], "--status", "delivered", "--json"
     )

@@ -13,7 +13,8 @@ here, once:
   ``settings`` (settings.py): mirrors of the host-app API
 * ``webhook`` (webhooks.py), ``worker`` (worker.py): webhooks and their delivery
 
-The ``--json`` shapes are a contract other tools rely on (docs/reference/cli.md).
+Every ``--json`` output uses camelCase keys, like SCIM and the host API; these
+shapes are a contract other tools rely on (docs/reference/cli.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""How commands print: ``--json`` output and timestamps."""
+"""How commands print: ``--json`` output and timestamps.
+
+Every ``--json`` object uses camelCase keys, as SCIM and the host API do, so a
+script reads the same names from the CLI and from ``/api``.
+"""
 
 from __future__ import annotations
 

@@ -18,9 +18,9 @@ def _key_json(key: ApiKeyRow) -> dict[str, Any]:
         "name": key.name,
         "prefix": key.prefix,
         "tenant": key.tenant_slug,
-        "created_at": iso(key.created_at),
-        "last_used_at": iso(key.last_used_at),
-        "revoked_at": iso(key.revoked_at),
+        "createdAt": iso(key.created_at),
+        "lastUsedAt": iso(key.last_used_at),
+        "revokedAt": iso(key.revoked_at),
     }
 
 

@@ -18,9 +18,9 @@ def _tenant_json(tenant: Tenant, settings: Settings) -> dict[str, Any]:
         "id": tenant.id,
         "slug": tenant.slug,
         "name": tenant.name,
-        "created_at": iso(tenant.created_at),
+        "createdAt": iso(tenant.created_at),
         "disabled": tenant.disabled,
-        "scim_base_url": settings.scim_base_url(tenant.slug),
+        "scimBaseUrl": settings.scim_base_url(tenant.slug),
     }
 
 

@@ -17,10 +17,10 @@ def _token_json(token: ScimToken) -> dict[str, Any]:
         "id": token.id,
         "name": token.name,
         "prefix": token.prefix,
-        "created_at": iso(token.created_at),
-        "last_used_at": iso(token.last_used_at),
-        "expires_at": iso(token.expires_at),
-        "revoked_at": iso(token.revoked_at),
+        "createdAt": iso(token.created_at),
+        "lastUsedAt": iso(token.last_used_at),
+        "expiresAt": iso(token.expires_at),
+        "revokedAt": iso(token.revoked_at),
     }
 
 
@@ -46,9 +46,9 @@ def token_create(slug: str, name: str | None, expires_in_days: int | None, as_js
                 "name": issued.token.name,
                 "prefix": issued.token.prefix,
                 "token": issued.secret,
-                "scim_base_url": settings.scim_base_url(slug),
-                "created_at": iso(issued.token.created_at),
-                "expires_at": iso(issued.token.expires_at),
+                "scimBaseUrl": settings.scim_base_url(slug),
+                "createdAt": iso(issued.token.created_at),
+                "expiresAt": iso(issued.token.expires_at),
             }
         )
         return

@@ -26,28 +26,28 @@ def _webhook_json(webhook: Webhook, slug: str | None) -> dict[str, Any]:
         "id": webhook.id,
         "tenant": slug,
         "url": webhook.url,
-        "event_types": list(webhook.event_types),
+        "eventTypes": list(webhook.event_types),
         "enabled": webhook.enabled,
-        "created_at": iso(webhook.created_at),
-        "cursor_seq": webhook.cursor_seq,
+        "createdAt": iso(webhook.created_at),
+        "cursorSeq": webhook.cursor_seq,
         "attempts": webhook.attempts,
-        "next_attempt_at": iso(webhook.next_attempt_at),
-        "last_error": webhook.last_error,
+        "nextAttemptAt": iso(webhook.next_attempt_at),
+        "lastError": webhook.last_error,
     }
 
 
 def _delivery_json(delivery: Delivery) -> dict[str, Any]:
     return {
         "id": delivery.id,
-        "webhook_id": delivery.webhook_id,
-        "event_id": delivery.event_id,
-        "event_seq": delivery.event_seq,
-        "event_type": delivery.event_type,
+        "webhookId": delivery.webhook_id,
+        "eventId": delivery.event_id,
+        "eventSeq": delivery.event_seq,
+        "eventType": delivery.event_type,
         "status": delivery.status,
         "attempts": delivery.attempts,
-        "last_status_code": delivery.last_status_code,
-        "last_error": delivery.last_error,
-        "updated_at": iso(delivery.updated_at),
+        "lastStatusCode": delivery.last_status_code,
+        "lastError": delivery.last_error,
+        "updatedAt": iso(delivery.updated_at),
     }
 
 
