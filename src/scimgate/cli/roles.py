@@ -1,5 +1,5 @@
-"""``scimgate role`` and ``scimgate role-mapping``: a tenant's app roles and the group rules
-that hand them out.
+"""``scimgate role`` and ``scimgate role-mapping``: a tenant's app roles, and the rules that
+give them to the members of IdP groups.
 
 With ``--json`` they print the host API's Role and RoleMapping objects.
 """

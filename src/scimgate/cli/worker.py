@@ -1,4 +1,5 @@
-"""``scimgate worker``: deliver events to webhooks, beside or instead of ``serve --with-worker``."""
+"""``scimgate worker``: webhook delivery in a process of its own (``serve --with-worker`` runs it
+in the server instead)."""
 
 from __future__ import annotations
 
