@@ -14,7 +14,8 @@ from tests.cli.conftest import Cli
 def test_serve_with_worker_turns_the_worker_on(run: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     served: list[Settings] = []
     monkeypatch.setattr(serve, "_serve", lambda settings, *args: served.append(settings))
-    monkeypatch.delenv("SCIMGATE_RUN_WORKER", raising=False)  # restored after the test
+    # setenv, unlike delenv of an unset name, has the variable the command sets removed afterwards
+    monkeypatch.setenv("SCIMGATE_RUN_WORKER", "0")
     assert run("serve").exit_code == 0
     assert run("serve", "--with-worker", "--workers", "2").exit_code == 0
     assert [s.run_worker for s in served] == [False, True]
