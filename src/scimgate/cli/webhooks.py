@@ -1,4 +1,4 @@
-"""``scimgate webhook ...`` and ``scimgate worker``: webhook configuration and delivery.
+"""``scimgate webhook``: where a host app receives signed events, and what was sent there.
 
 A webhook belongs to a tenant (``SLUG``) or, with ``--global``, receives every
 tenant's events; commands that name a webhook then take just its id
@@ -7,21 +7,15 @@ tenant's events; commands that name a webhook then take just its id
 
 from __future__ import annotations
 
-import signal
-from dataclasses import replace
-from types import FrameType
 from typing import Any
 
 import click
 
-from scimgate.cli_extensions import COMMANDS
-from scimgate.cli_support import current_settings, database, emit_json, fail, iso
-from scimgate.events.worker import Worker, WorkerOptions
+from scimgate.cli._context import current_settings, database, fail
+from scimgate.cli._output import emit_json, iso, json_option
 from scimgate.service import webhooks as webhook_service
 from scimgate.service.webhooks import Delivery, Webhook
-from scimgate.storage.database import Database
 
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 _GLOBAL = click.option(
     "--global", "is_global", is_flag=True, help="A global webhook (every tenant's events)."
 )
@@ -32,28 +26,28 @@ def _webhook_json(webhook: Webhook, slug: str | None) -> dict[str, Any]:
         "id": webhook.id,
         "tenant": slug,
         "url": webhook.url,
-        "event_types": list(webhook.event_types),
+        "eventTypes": list(webhook.event_types),
         "enabled": webhook.enabled,
-        "created_at": iso(webhook.created_at),
-        "cursor_seq": webhook.cursor_seq,
+        "createdAt": iso(webhook.created_at),
+        "cursorSeq": webhook.cursor_seq,
         "attempts": webhook.attempts,
-        "next_attempt_at": iso(webhook.next_attempt_at),
-        "last_error": webhook.last_error,
+        "nextAttemptAt": iso(webhook.next_attempt_at),
+        "lastError": webhook.last_error,
     }
 
 
 def _delivery_json(delivery: Delivery) -> dict[str, Any]:
     return {
         "id": delivery.id,
-        "webhook_id": delivery.webhook_id,
-        "event_id": delivery.event_id,
-        "event_seq": delivery.event_seq,
-        "event_type": delivery.event_type,
+        "webhookId": delivery.webhook_id,
+        "eventId": delivery.event_id,
+        "eventSeq": delivery.event_seq,
+        "eventType": delivery.event_type,
         "status": delivery.status,
         "attempts": delivery.attempts,
-        "last_status_code": delivery.last_status_code,
-        "last_error": delivery.last_error,
-        "updated_at": iso(delivery.updated_at),
+        "lastStatusCode": delivery.last_status_code,
+        "lastError": delivery.last_error,
+        "updatedAt": iso(delivery.updated_at),
     }
 
 
@@ -78,7 +72,7 @@ def webhook() -> None:
 @click.option("--url", required=True, help="Where to POST events (http:// or https://).")
 @click.option("--events", "event_types", help="Comma-separated event types (default: all).")
 @_GLOBAL
-@_JSON
+@json_option
 def webhook_add(
     slug: str | None, url: str, event_types: str | None, is_global: bool, as_json: bool
 ) -> None:
@@ -98,7 +92,7 @@ def webhook_add(
 @webhook.command("list")
 @click.argument("slug", required=False)
 @_GLOBAL
-@_JSON
+@json_option
 def webhook_list(slug: str | None, is_global: bool, as_json: bool) -> None:
     """List tenant SLUG's webhooks (or the --global ones), never their secrets."""
     scope, _ = _scope((slug,) if slug else (), is_global, ())
@@ -133,7 +127,7 @@ def webhook_remove(args: tuple[str, ...], is_global: bool) -> None:
 )
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
 @_GLOBAL
-@_JSON
+@json_option
 def webhook_deliveries(
     args: tuple[str, ...], status: str | None, limit: int, is_global: bool, as_json: bool
 ) -> None:
@@ -155,7 +149,7 @@ def webhook_deliveries(
 @webhook.command("redeliver")
 @click.argument("args", nargs=-1, metavar="[SLUG] WEBHOOK_ID EVENT_ID")
 @_GLOBAL
-@_JSON
+@json_option
 def webhook_redeliver(args: tuple[str, ...], is_global: bool, as_json: bool) -> None:
     """Queue an event to be sent to the webhook again (the worker sends it)."""
     scope, (webhook_id, event_id) = _scope(args, is_global, ("WEBHOOK_ID", "EVENT_ID"))
@@ -165,44 +159,3 @@ def webhook_redeliver(args: tuple[str, ...], is_global: bool, as_json: bool) -> 
         emit_json(_delivery_json(queued))
         return
     click.echo(f"event {event_id} queued for redelivery to webhook {webhook_id} ({queued.id})")
-
-
-@click.command()
-@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
-@click.option(
-    "--poll-interval",
-    type=click.FloatRange(min=0.01, max=60),
-    help="Seconds between polls when idle (default: WORKER_POLL_INTERVAL_SECONDS).",
-)
-@click.option(
-    "--max-seconds", type=click.FloatRange(min=0), help="Stop after about this many seconds."
-)
-def worker(once: bool, poll_interval: float | None, max_seconds: float | None) -> None:
-    """Deliver events to webhooks until stopped (SIGTERM or Ctrl-C finish the current request)."""
-    settings = current_settings()
-    options = WorkerOptions.from_settings(settings)
-    if poll_interval is not None:
-        options = replace(options, poll_interval_seconds=poll_interval)
-    # One connection per webhook served at once, one for the loop itself.
-    db = Database.from_url(settings.database_url, pool_size=options.concurrency + 1)
-    runner = Worker(db, options)
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        runner.stop()
-
-    previous = signal.signal(signal.SIGTERM, _stop)
-    try:
-        if once:
-            sent = runner.run_once()
-            click.echo(f"{sent} delivery attempt(s)")
-        else:
-            runner.run(max_seconds=max_seconds)
-    except KeyboardInterrupt:
-        runner.stop()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        runner.close()
-        db.dispose()
-
-
-COMMANDS.extend([webhook, worker])

@@ -1,28 +1,18 @@
-"""What every ``scimgate`` command shares: settings, the database, output and errors."""
+"""What every ``scimgate`` command shares: settings, the database and how errors end a command."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any, NoReturn
 
 import click
-import orjson
 from pydantic import ValidationError
 
 from scimgate.config import Settings
 from scimgate.errors import ScimgateError
 from scimgate.storage.database import Database
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def emit_json(value: Any) -> None:
-    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
 
 
 def fail(message: str) -> NoReturn:

@@ -1,19 +1,18 @@
-"""``scimgate status`` and ``scimgate admin``: provisioning status and console accounts."""
+"""``scimgate status``: a tenant's provisioning status, as the console and the host API show it."""
 
 from __future__ import annotations
 
 import click
 
-from scimgate.cli_extensions import COMMANDS
-from scimgate.cli_support import current_settings, database, emit_json, iso
-from scimgate.service import admins as admin_service
+from scimgate.cli._context import current_settings, database
+from scimgate.cli._output import emit_json, iso, json_option
 from scimgate.service.status import provisioning_status
 from scimgate.service.tenants import get_tenant
 
 
 @click.command("status")
 @click.argument("slug")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 def status(slug: str, as_json: bool) -> None:
     """A tenant's provisioning status: state, last request, counts, tokens."""
     settings = current_settings()
@@ -51,23 +50,3 @@ def status(slug: str, as_json: bool) -> None:
             f"token {token.prefix}… {token.name!r} last used {iso(token.last_used_at) or 'never'}"
             f"{', expires ' + (iso(token.expires_at) or '') if token.expires_at else ''}{flag}"
         )
-
-
-@click.group()
-def admin() -> None:
-    """Admin console accounts (/admin)."""
-
-
-@admin.command("create")
-@click.argument("email")
-@click.option("--tenant", "slug", help="Limit the account to this tenant (default: operator).")
-@click.password_option(help="Prompted for when not given.")
-def admin_create(email: str, slug: str | None, password: str) -> None:
-    """Create a console login; operators (no --tenant) see every tenant."""
-    with database(current_settings()) as db:
-        account = admin_service.create_admin(db, email, password, slug)
-    scope = f"tenant {slug}" if slug else "every tenant (operator)"
-    click.echo(f"created admin {account.email} for {scope}")
-
-
-COMMANDS.extend([status, admin])
