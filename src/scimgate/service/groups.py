@@ -9,10 +9,11 @@ members.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from scimgate.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
-from scimgate.model.filter import matches
+from scimgate.model.filter import Expr, matches
 from scimgate.model.patch import PatchOperation, apply_patch
 from scimgate.model.patch_members import (
     AddMembers,
@@ -23,15 +24,17 @@ from scimgate.model.patch_members import (
     ReplaceMembers,
     split_member_operations,
 )
+from scimgate.model.projection import project, wants
 from scimgate.model.schemas import GROUP
 from scimgate.model.validation import normalize_resource
 from scimgate.service import lifecycle, retry
 from scimgate.service.clock import utcnow
+from scimgate.service.listing import ListQuery
 from scimgate.service.resources import Resource, check_if_match, render_group
 from scimgate.service.scope import TenantScope
 from scimgate.storage.events import NewEvent
 from scimgate.storage.repository import TenantRepository
-from scimgate.storage.rows import GroupRow
+from scimgate.storage.rows import GroupRow, Page
 
 _MEMBERS_ATTRIBUTE = GROUP.schema.attribute("members")
 
@@ -156,6 +159,38 @@ def create_group(scope: TenantScope, payload: dict[str, Any], *, members: bool =
 def get_group(scope: TenantScope, group_id: str, *, members: bool = True) -> Resource:
     with scope.db.tenant(scope.tenant.id) as repo:
         return _render(repo, scope, _get_row(repo, group_id), members)
+
+
+def page_groups(
+    repo: TenantRepository,
+    scope: TenantScope,
+    expr: Expr | None,
+    query: ListQuery,
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> tuple[Page, Callable[[Page], list[dict[str, Any]]]]:
+    """One page of groups for a list or search (see ``listing.Pager``)."""
+    page = repo.groups.page(expr, query.sort_by, descending, offset, limit)
+
+    def render(page: Page) -> list[dict[str, Any]]:
+        ids = [row.id for row in page.rows]
+        members = (
+            repo.groups.members_of(ids)
+            if wants(GROUP, query.attributes, query.excluded, "members")
+            else {}
+        )
+        return [
+            project(
+                render_group(row, scope.base_url, members.get(row.id)).body,
+                GROUP,
+                query.attributes,
+                query.excluded,
+            )
+            for row in page.rows
+        ]
+
+    return page, render
 
 
 def replace_group(

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from scimgate.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
+from scimgate.model.filter import Expr
 from scimgate.model.patch import PatchOperation, apply_patch
+from scimgate.model.projection import project, wants
 from scimgate.model.schemas import USER
 from scimgate.model.validation import normalize_resource
 from scimgate.service import lifecycle, retry
 from scimgate.service.clock import utcnow
+from scimgate.service.listing import ListQuery
 from scimgate.service.resources import Resource, check_if_match, render_user
 from scimgate.service.scope import TenantScope
 from scimgate.storage.events import NewEvent
 from scimgate.storage.repository import TenantRepository
-from scimgate.storage.rows import UserRow
+from scimgate.storage.rows import Page, UserRow
 
 
 class UserNotFound(NotFound):
@@ -100,6 +104,38 @@ def create_user(scope: TenantScope, payload: dict[str, Any], *, groups: bool = T
 def get_user(scope: TenantScope, user_id: str, *, groups: bool = True) -> Resource:
     with scope.db.tenant(scope.tenant.id) as repo:
         return _render(repo, scope, _get_row(repo, user_id), groups)
+
+
+def page_users(
+    repo: TenantRepository,
+    scope: TenantScope,
+    expr: Expr | None,
+    query: ListQuery,
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> tuple[Page, Callable[[Page], list[dict[str, Any]]]]:
+    """One page of users for a list or search (see ``listing.Pager``)."""
+    page = repo.users.page(expr, query.sort_by, descending, offset, limit)
+
+    def render(page: Page) -> list[dict[str, Any]]:
+        ids = [row.id for row in page.rows]
+        groups = (
+            repo.users.groups_of(ids)
+            if wants(USER, query.attributes, query.excluded, "groups")
+            else {}
+        )
+        return [
+            project(
+                render_user(row, scope.base_url, groups.get(row.id)).body,
+                USER,
+                query.attributes,
+                query.excluded,
+            )
+            for row in page.rows
+        ]
+
+    return page, render
 
 
 def replace_user(
