@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.scim.contract import (
     BJENSEN,
     GROUP_SCHEMA,
@@ -369,3 +371,19 @@ def test_a_group_without_a_display_name_is_400_invalid_value(scim: ScimClient) -
     for body in bodies:
         assert_scim_error(scim.post("/Groups", body), 400, "invalidValue")
     assert scim.get("/Groups").json()["totalResults"] == 0
+
+
+@pytest.mark.parametrize("members", [[{"type": "User"}], [{"value": 5}], [{"value": {"id": "x"}}]])
+def test_a_member_without_a_value_is_refused_by_post_put_and_patch(
+    scim: ScimClient, members: list[dict[str, Any]]
+) -> None:
+    group = scim.make_group("Staff")
+    path = f"/Groups/{group['id']}"
+    responses = [
+        scim.post("/Groups", {"displayName": "Others", "members": members}),
+        scim.put(path, {"displayName": "Staff", "members": members}),
+        scim.patch_ops(path, {"op": "add", "path": "members", "value": members}),
+    ]
+    for response in responses:
+        assert_scim_error(response, 400, "invalidValue")
+    assert scim.fetch(path) == group

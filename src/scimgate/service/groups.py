@@ -22,6 +22,7 @@ from scimgate.model.patch_members import (
     RemoveMembers,
     RemoveMembersWhere,
     ReplaceMembers,
+    member_ids,
     split_member_operations,
 )
 from scimgate.model.projection import project, wants
@@ -52,19 +53,6 @@ def _display_name(doc: dict[str, Any]) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidValue("displayName is required")
     return name
-
-
-def _member_ids(members: list[dict[str, Any]] | None) -> list[str]:
-    ids: list[str] = []
-    seen: set[str] = set()
-    for member in members or ():
-        value = member.get("value")
-        if not isinstance(value, str) or not value:
-            raise InvalidValue("every member needs a value (the member's id)")
-        if value not in seen:
-            seen.add(value)
-            ids.append(value)
-    return ids
 
 
 def _require_users(repo: TenantRepository, ids: list[str]) -> None:
@@ -135,7 +123,7 @@ def create_group(scope: TenantScope, payload: dict[str, Any], *, members: bool =
         payload, GROUP, registered_extensions=scope.registered_extensions
     )
     name = _display_name(doc)
-    ids = _member_ids(given)
+    ids = list(member_ids(given))
     group_id = str(uuid.uuid4())
     now = utcnow()
     with scope.db.tenant(scope.tenant.id, write=True) as repo:
@@ -205,7 +193,7 @@ def replace_group(
         payload, GROUP, registered_extensions=scope.registered_extensions
     )
     name = _display_name(doc)
-    ids = _member_ids(given)
+    ids = list(member_ids(given))
     with scope.db.tenant(scope.tenant.id, write=True) as repo:
         row = _get_row(repo, group_id)
         check_if_match(if_match, row.version)
