@@ -16,7 +16,7 @@ from scimgate.model.validation import normalize_resource
 from scimgate.service import lifecycle, retry
 from scimgate.service.clock import utcnow
 from scimgate.service.listing import ListQuery
-from scimgate.service.resources import Resource, check_if_match, render_user
+from scimgate.service.resources import Resource, check_if_match, render_user, with_groups
 from scimgate.service.scope import TenantScope
 from scimgate.storage.events import NewEvent
 from scimgate.storage.repository import TenantRepository
@@ -46,6 +46,14 @@ def _app_state(row: UserRow) -> dict[str, Any]:
 def _render(repo: TenantRepository, scope: TenantScope, row: UserRow, groups: bool) -> Resource:
     memberships = repo.users.groups_of([row.id]).get(row.id) if groups else None
     return render_user(row, scope.base_url, memberships)
+
+
+def _add_groups(
+    repo: TenantRepository, scope: TenantScope, user: Resource, groups: bool
+) -> Resource:
+    if not groups:
+        return user
+    return with_groups(user, repo.users.groups_of([user.id]).get(user.id), scope.base_url)
 
 
 def _get_row(repo: TenantRepository, user_id: str, *, for_update: bool = False) -> UserRow:
@@ -157,9 +165,9 @@ def replace_user(
             new_doc.setdefault("active", row.active)
             if new_doc == row.doc:
                 return _render(repo, scope, row, groups)
-            updated = _write(repo, scope, row, new_doc)
-            if updated is not None:
-                return _render(repo, scope, updated, groups)
+            written = _write(repo, scope, row, new_doc)
+            if written is not None:
+                return _add_groups(repo, scope, written, groups)
     raise PreconditionFailed("the user kept changing; retry the request")
 
 
@@ -178,18 +186,19 @@ def patch_user(
             result = apply_patch(row.doc, operations, USER)
             if not result.changed:
                 return _render(repo, scope, row, groups)
-            updated = _write(repo, scope, row, result.doc)
-            if updated is not None:
-                return _render(repo, scope, updated, groups)
+            written = _write(repo, scope, row, result.doc)
+            if written is not None:
+                return _add_groups(repo, scope, written, groups)
     raise PreconditionFailed("the user kept changing; retry the request")
 
 
 def _write(
     repo: TenantRepository, scope: TenantScope, row: UserRow, doc: dict[str, Any]
-) -> UserRow | None:
+) -> Resource | None:
     """Store ``doc`` as the next version of ``row`` with its lifecycle consequences.
 
-    None if another writer got there first (nothing was written).
+    Returns the new version rendered without groups (as its event carries it),
+    or None if another writer got there first (nothing was written).
     """
     columns = _columns(doc)
     if columns["active"] != row.active:
@@ -221,13 +230,9 @@ def _write(
         deactivation_reason=reason,
     )
     snapshot = updated.snapshot()
+    resource = render_user(updated, scope.base_url, None)
     found: list[NewEvent] = [
-        lifecycle.user_event(
-            "user.updated",
-            row.id,
-            render_user(updated, scope.base_url, None).body,
-            **_app_state(updated),
-        )
+        lifecycle.user_event("user.updated", row.id, resource.body, **_app_state(updated))
     ]
     found += lifecycle.state_events(row.id, snapshot, row.enabled, enabled, reason)
     if enabled != row.enabled:
@@ -236,7 +241,7 @@ def _write(
         else:
             found = lifecycle.recompute(repo, scope.settings, [row.id], found)
     lifecycle.emit(repo, found)
-    return updated
+    return resource
 
 
 def delete_user(scope: TenantScope, user_id: str, *, if_match: str | None = None) -> None:
