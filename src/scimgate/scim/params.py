@@ -12,6 +12,7 @@ from starlette.requests import Request
 from scimgate.errors import InvalidSyntax, InvalidValue, PayloadTooLarge, RequestTimeout
 from scimgate.model.projection import parse_attribute_list, project, wants
 from scimgate.model.schemas import ResourceType
+from scimgate.scim.audit import note_parsed_body
 from scimgate.service.listing import ListQuery
 from scimgate.service.scope import Limits
 
@@ -49,6 +50,7 @@ async def read_json_object(request: Request, limits: Limits) -> dict[str, Any]:
         raise InvalidSyntax(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise InvalidSyntax("the request body must be a JSON object")
+    note_parsed_body(request, body, len(raw))
     # PostgreSQL text and jsonb cannot hold U+0000; refuse it on both backends
     # alike. The byte search keeps the walk off the hot path.
     if b"\\u0000" in raw and _holds_nul(body):
