@@ -99,6 +99,38 @@ def test_a_patch_is_summarised_by_attribute_never_by_value(
     assert "s3cret" not in repr(newest)
 
 
+def test_the_summary_names_the_keys_the_client_sent_before_compat_rewrites_them(
+    client: TestClient,
+    db: Database,
+    make_tenant: Callable[..., Tenant],
+    make_token: Callable[..., IssuedToken],
+) -> None:
+    """Entra's dotted keys are nested before the service sees them; the log keeps them."""
+    tenant = make_tenant("acme")
+    headers = {"Authorization": f"Bearer {make_token('acme').secret}"}
+    body = {"userName": "ann", "name.givenName": "Ann"}
+    assert client.post("/scim/v2/acme/Users", json=body, headers=headers).status_code == 201
+    (entry,) = _entries(client, db, tenant)
+    assert entry.change == "create: name.givenName, userName"
+
+
+@pytest.mark.parametrize("content", [b'{"userName": ', b'["userName"]'])
+def test_a_body_that_is_no_json_object_is_summarised_from_its_bytes(
+    client: TestClient,
+    db: Database,
+    make_tenant: Callable[..., Tenant],
+    make_token: Callable[..., IssuedToken],
+    content: bytes,
+) -> None:
+    """The route refused it unparsed, so the recorder reads the raw body."""
+    tenant = make_tenant("acme")
+    headers = {"Authorization": f"Bearer {make_token('acme').secret}"}
+    response = client.post("/scim/v2/acme/Users", content=content, headers=headers)
+    assert response.status_code == 400
+    (entry,) = _entries(client, db, tenant)
+    assert entry.change == "unreadable body"
+
+
 def test_an_error_keeps_its_scim_type(
     client: TestClient,
     db: Database,

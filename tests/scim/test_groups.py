@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.scim.contract import (
     BJENSEN,
     GROUP_SCHEMA,
@@ -369,3 +371,33 @@ def test_a_group_without_a_display_name_is_400_invalid_value(scim: ScimClient) -
     for body in bodies:
         assert_scim_error(scim.post("/Groups", body), 400, "invalidValue")
     assert scim.get("/Groups").json()["totalResults"] == 0
+
+
+@pytest.mark.parametrize("members", [[{"type": "User"}], [{"value": 5}], [{"value": {"id": "x"}}]])
+def test_a_member_without_a_value_is_refused_by_post_put_and_patch(
+    scim: ScimClient, members: list[dict[str, Any]]
+) -> None:
+    group = scim.make_group("Staff")
+    path = f"/Groups/{group['id']}"
+    responses = [
+        scim.post("/Groups", {"displayName": "Others", "members": members}),
+        scim.put(path, {"displayName": "Staff", "members": members}),
+        scim.patch_ops(path, {"op": "add", "path": "members", "value": members}),
+    ]
+    for response in responses:
+        assert_scim_error(response, 400, "invalidValue")
+    assert scim.fetch(path) == group
+
+
+def test_a_deleted_user_is_no_member_to_add(scim: ScimClient) -> None:
+    """Soft-deleted users keep their row for a while, hidden; they cannot join a group."""
+    gone = scim.make_user()
+    assert scim.delete(f"/Users/{gone['id']}").status_code == 204
+    group = scim.make_group("Staff")
+    path = f"/Groups/{group['id']}"
+    members = [{"value": gone["id"]}]
+    assert_scim_error(scim.post("/Groups", {"displayName": "Others", "members": members}), 400)
+    assert_scim_error(scim.put(path, {"displayName": "Staff", "members": members}), 400)
+    response = scim.patch_ops(path, {"op": "add", "path": "members", "value": members})
+    assert_scim_error(response, 400, "invalidValue")
+    assert scim.fetch(path) == group

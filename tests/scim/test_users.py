@@ -526,3 +526,20 @@ def test_sub_attributes_and_extensions_can_be_asked_for(scim: ScimClient) -> Non
     assert fetched["name"] == {"familyName": created["name"]["familyName"]}
     assert fetched["emails"] == [{"value": created["emails"][0]["value"]}]
     assert fetched[ENTERPRISE] == {"employeeNumber": "7"}
+
+
+def test_a_patch_or_put_answers_the_user_as_a_get_then_shows_it(scim: ScimClient) -> None:
+    """The written user with its groups, and meta last, as every rendering puts it."""
+    user = scim.make_user()
+    scim.make_group("Staff", members=[user])
+    path = f"/Users/{user['id']}"
+    patched = scim.patch_ops(path, {"op": "replace", "path": "displayName", "value": "Babs"})
+    assert patched.status_code == 200, patched.text
+    assert patched.json() == scim.fetch(path)
+    assert list(patched.json())[-2:] == ["groups", "meta"]
+    body = {k: v for k, v in scim.fetch(path).items() if k not in ("groups", "meta")}
+    replaced = scim.put(path, {**body, "title": "Librarian"})
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json() == scim.fetch(path)
+    assert list(replaced.json())[-2:] == ["groups", "meta"]
+    assert [g["display"] for g in replaced.json()["groups"]] == ["Staff"]

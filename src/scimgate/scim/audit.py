@@ -7,28 +7,39 @@ each route, so an error reaches the wrapper as a SCIM Error body: the wrapper
 keeps that body (errors are rare and small) and the recorder's thread reads
 scimType and detail from it. An exception that still escapes is read directly.
 The record carries the request id, for the log line written when the tenant
-turns out not to exist (see service/audit.py).
+turns out not to exist (see service/audit.py). A route that parses its body
+leaves the change summary in ``request.state`` too (``note_parsed_body``),
+so that the body is parsed once; the wrapper keeps the raw body only for the
+recorder to summarize when no route did.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from starlette.datastructures import Headers, QueryParams
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scimgate.errors import ScimgateError
 from scimgate.observability import current_request_id
 from scimgate.scim.idp import detect_idp
-from scimgate.service.audit import AuditRecorder, RequestRecord
+from scimgate.service.audit import AuditRecorder, RequestRecord, summarize_document
 from scimgate.service.clock import utcnow
 from scimgate.service.tokens import Principal
 
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 _RESOURCE_TYPES = {"users": "User", "groups": "Group", "bulk": "Bulk", "me": "User"}
+
+
+def note_parsed_body(request: Request, document: dict[str, Any], size: int) -> None:
+    """Summarize the body a route just parsed, for the audit log, before it is rewritten."""
+    if getattr(request.app.state, "audit_recorder", None) is not None:
+        request.state.scim_change = summarize_document(request.method, document, size)
 
 
 class AuditedScim:
@@ -126,6 +137,7 @@ def _record(
     if resource_id is None and location:
         resource_id = location.rstrip("/").rsplit("/", 1)[-1]
     query = scope.get("query_string", b"")
+    change: str | None = state.get("scim_change")
     recorder.record(
         RequestRecord(
             occurred_at=utcnow(),
@@ -142,8 +154,9 @@ def _record(
             scim_type=scim_type,
             detail=detail if status >= 400 else None,
             duration_ms=duration_ms,
-            body=body,
+            body=None if change is not None else body,
             error_body=error_body,
+            change=change,
             request_id=current_request_id(),
         )
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -9,7 +10,9 @@ import orjson
 from starlette.requests import Request
 
 from scimgate.errors import InvalidSyntax, InvalidValue, PayloadTooLarge, RequestTimeout
-from scimgate.model.projection import parse_attribute_list
+from scimgate.model.projection import parse_attribute_list, project, wants
+from scimgate.model.schemas import ResourceType
+from scimgate.scim.audit import note_parsed_body
 from scimgate.service.listing import ListQuery
 from scimgate.service.scope import Limits
 
@@ -47,6 +50,7 @@ async def read_json_object(request: Request, limits: Limits) -> dict[str, Any]:
         raise InvalidSyntax(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise InvalidSyntax("the request body must be a JSON object")
+    note_parsed_body(request, body, len(raw))
     # PostgreSQL text and jsonb cannot hold U+0000; refuse it on both backends
     # alike. The byte search keeps the walk off the hot path.
     if b"\\u0000" in raw and _holds_nul(body):
@@ -73,25 +77,41 @@ def _int(name: str, value: str | None) -> int | None:
         raise InvalidValue(f"{name} must be an integer") from None
 
 
-def attribute_params(request: Request) -> tuple[list[str] | None, list[str] | None]:
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What the client asked to see of a resource (RFC 7644 §3.9), read once per request."""
+
+    attributes: list[str] | None
+    excluded: list[str] | None
+    asked: bool  # either parameter is present, even blank
+
+    def wants(self, rt: ResourceType, name: str) -> bool:
+        return wants(rt, self.attributes, self.excluded, name)
+
+    def project(self, body: dict[str, Any], rt: ResourceType) -> dict[str, Any]:
+        return project(body, rt, self.attributes, self.excluded)
+
+
+def shown_params(request: Request) -> Shown:
     params = request.query_params
-    return (
+    return Shown(
         parse_attribute_list(params.get("attributes")),
         parse_attribute_list(params.get("excludedAttributes")),
+        "attributes" in params or "excludedAttributes" in params,
     )
 
 
 def list_query_from_params(request: Request) -> ListQuery:
     params = request.query_params
-    attributes, excluded = attribute_params(request)
+    shown = shown_params(request)
     return ListQuery(
         filter=params.get("filter"),
         sort_by=params.get("sortBy") or None,
         sort_order=params.get("sortOrder") or None,
         start_index=_int("startIndex", params.get("startIndex")) or 1,
         count=_int("count", params.get("count")),
-        attributes=attributes,
-        excluded=excluded,
+        attributes=shown.attributes,
+        excluded=shown.excluded,
     )
 
 

@@ -16,13 +16,10 @@ from scimgate.model.discovery import (
     service_provider_config,
 )
 from scimgate.model.patch import parse_patch_request
-from scimgate.model.projection import project, wants
 from scimgate.model.schemas import (
-    GROUP,
     LIST_RESPONSE_SCHEMA,
     RESOURCE_TYPES,
     SCHEMAS,
-    USER,
     ResourceType,
 )
 from scimgate.scim.compat import (
@@ -32,14 +29,16 @@ from scimgate.scim.compat import (
 )
 from scimgate.scim.context import scim_context
 from scimgate.scim.params import (
-    attribute_params,
+    Shown,
     list_query_from_params,
     list_query_from_search,
     read_json_object,
+    shown_params,
 )
 from scimgate.scim.responses import ScimResponse
-from scimgate.service import bulk, groups, listing, users
+from scimgate.service import bulk, resource_services
 from scimgate.service.listing import ListResult
+from scimgate.service.resource_services import ResourceService, service_for
 from scimgate.service.resources import Resource, matches_etag
 
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -58,17 +57,12 @@ def _list_response(result: ListResult) -> ScimResponse:
 
 
 def _resource_response(
-    request: Request, resource: Resource, rt: ResourceType, status: int = 200
+    resource: Resource, rt: ResourceType, shown: Shown, status: int = 200
 ) -> ScimResponse:
-    attributes, excluded = attribute_params(request)
-    body = project(resource.body, rt, attributes, excluded)
     location = resource.location if status == 201 else None
-    return ScimResponse(body, status, etag=resource.etag, location=location)
-
-
-def _wants(request: Request, rt: ResourceType, name: str) -> bool:
-    attributes, excluded = attribute_params(request)
-    return wants(rt, attributes, excluded, name)
+    return ScimResponse(
+        shown.project(resource.body, rt), status, etag=resource.etag, location=location
+    )
 
 
 # -- discovery (RFC 7644 §4) ------------------------------------------------------
@@ -135,127 +129,104 @@ async def read_only_endpoint(request: Request) -> Response:
 # -- Users and Groups -------------------------------------------------------------
 
 
-async def list_resources(request: Request, rt: ResourceType) -> Response:
+async def list_resources(request: Request, service: ResourceService) -> Response:
     ctx = await scim_context(request)
     query = list_query_from_params(request)
-    return _list_response(await ctx.run(listing.list_resources, ctx.scope, rt, query))
+    return _list_response(await ctx.run(service.list, ctx.scope, query))
 
 
-async def search_resources(request: Request, rt: ResourceType) -> Response:
+async def search_resources(request: Request, service: ResourceService) -> Response:
     ctx = await scim_context(request)
     query = list_query_from_search(await read_json_object(request, ctx.scope.limits))
-    return _list_response(await ctx.run(listing.list_resources, ctx.scope, rt, query))
+    return _list_response(await ctx.run(service.list, ctx.scope, query))
 
 
 async def search_root(request: Request) -> Response:
     ctx = await scim_context(request)
     query = list_query_from_search(await read_json_object(request, ctx.scope.limits))
-    return _list_response(await ctx.run(listing.search_all, ctx.scope, query))
+    return _list_response(await ctx.run(resource_services.search_all, ctx.scope, query))
 
 
-async def create_resource(request: Request, rt: ResourceType) -> Response:
+async def create_resource(request: Request, service: ResourceService) -> Response:
     ctx = await scim_context(request)
+    shown = shown_params(request)
     payload = normalize_resource_body(
         await read_json_object(request, ctx.scope.limits),
-        rt,
+        service.rt,
         ctx.scope.registered_extensions,
     )
-    if rt is USER:
-        resource = await ctx.run(users.create_user, ctx.scope, payload)
-        return _resource_response(request, resource, USER, 201)
     resource = await ctx.run(
-        groups.create_group, ctx.scope, payload, members=_wants(request, GROUP, "members")
+        service.create, ctx.scope, payload, related=shown.wants(service.rt, service.related)
     )
-    return _resource_response(request, resource, GROUP, 201)
+    return _resource_response(resource, service.rt, shown, 201)
 
 
-async def get_resource(request: Request, rt: ResourceType) -> Response:
+async def get_resource(request: Request, service: ResourceService) -> Response:
     ctx = await scim_context(request)
-    resource_id = request.path_params["id"]
-    if rt is USER:
-        resource = await ctx.run(
-            users.get_user, ctx.scope, resource_id, groups=_wants(request, USER, "groups")
-        )
-    else:
-        resource = await ctx.run(
-            groups.get_group, ctx.scope, resource_id, members=_wants(request, GROUP, "members")
-        )
+    shown = shown_params(request)
+    resource = await ctx.run(
+        service.get,
+        ctx.scope,
+        request.path_params["id"],
+        related=shown.wants(service.rt, service.related),
+    )
     if matches_etag(request.headers.get("if-none-match"), resource.version):
         return Response(status_code=304, headers={"ETag": resource.etag})
-    return _resource_response(request, resource, rt)
+    return _resource_response(resource, service.rt, shown)
 
 
-async def replace_resource(request: Request, rt: ResourceType) -> Response:
+async def replace_resource(request: Request, service: ResourceService) -> Response:
     ctx = await scim_context(request)
+    shown = shown_params(request)
     payload = normalize_resource_body(
         await read_json_object(request, ctx.scope.limits),
-        rt,
+        service.rt,
         ctx.scope.registered_extensions,
     )
-    resource_id = request.path_params["id"]
-    if_match = request.headers.get("if-match")
-    if rt is USER:
-        resource = await ctx.run(
-            users.replace_user, ctx.scope, resource_id, payload, if_match=if_match
-        )
-        return _resource_response(request, resource, USER)
     resource = await ctx.run(
-        groups.replace_group,
+        service.replace,
         ctx.scope,
-        resource_id,
+        request.path_params["id"],
         payload,
-        if_match=if_match,
-        members=_wants(request, GROUP, "members"),
+        if_match=request.headers.get("if-match"),
+        related=shown.wants(service.rt, service.related),
     )
-    return _resource_response(request, resource, GROUP)
+    return _resource_response(resource, service.rt, shown)
 
 
-async def patch_resource(request: Request, rt: ResourceType) -> Response:
+async def patch_resource(request: Request, service: ResourceService) -> Response:
     ctx = await scim_context(request)
+    shown = shown_params(request)
     body = normalize_patch_body(
         await read_json_object(request, ctx.scope.limits),
-        rt,
+        service.rt,
         ctx.scope.registered_extensions,
     )
     operations = parse_patch_request(body, max_operations=ctx.scope.limits.max_patch_operations)
-    resource_id = request.path_params["id"]
-    if_match = request.headers.get("if-match")
-    if rt is USER:
-        resource = await ctx.run(
-            users.patch_user,
-            ctx.scope,
-            resource_id,
-            operations,
-            if_match=if_match,
-            groups=_wants(request, USER, "groups"),
-        )
-        return _resource_response(request, resource, USER)
     # RFC 7644 §3.5.2 allows 204: a Group PATCH returns the group (and its
     # possibly 100k members) only when the client asks for attributes.
-    params = request.query_params
-    want_body = "attributes" in params or "excludedAttributes" in params
     patched = await ctx.run(
-        groups.patch_group,
+        service.patch,
         ctx.scope,
-        resource_id,
+        request.path_params["id"],
         operations,
-        if_match=if_match,
-        want_body=want_body,
-        members=_wants(request, GROUP, "members"),
+        if_match=request.headers.get("if-match"),
+        related=shown.wants(service.rt, service.related),
+        body=shown.asked,
     )
     if patched is None:
         return Response(status_code=204)
-    return _resource_response(request, patched, GROUP)
+    return _resource_response(patched, service.rt, shown)
 
 
-async def delete_resource(request: Request, rt: ResourceType) -> Response:
+async def delete_resource(request: Request, service: ResourceService) -> Response:
     ctx = await scim_context(request)
-    resource_id = request.path_params["id"]
-    if_match = request.headers.get("if-match")
-    if rt is USER:
-        await ctx.run(users.delete_user, ctx.scope, resource_id, if_match=if_match)
-    else:
-        await ctx.run(groups.delete_group, ctx.scope, resource_id, if_match=if_match)
+    await ctx.run(
+        service.delete,
+        ctx.scope,
+        request.path_params["id"],
+        if_match=request.headers.get("if-match"),
+    )
     return Response(status_code=204)
 
 
@@ -279,11 +250,13 @@ async def unknown_endpoint(request: Request) -> Response:
     raise NotFound(f"No SCIM endpoint at {request.url.path}")
 
 
-def _for(endpoint: Callable[[Request, ResourceType], Awaitable[Response]], rt: ResourceType) -> Any:
+def _for(
+    endpoint: Callable[[Request, ResourceService], Awaitable[Response]], service: ResourceService
+) -> Any:
     async def bound(request: Request) -> Response:
-        return await endpoint(request, rt)
+        return await endpoint(request, service)
 
-    bound.__name__ = f"{endpoint.__name__}_{rt.name.lower()}"
+    bound.__name__ = f"{endpoint.__name__}_{service.rt.name.lower()}"
     return bound
 
 
@@ -313,18 +286,19 @@ def _route(path: str, handlers: dict[str, Endpoint], otherwise: Endpoint | None 
 def scim_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for rt in RESOURCE_TYPES:
+        service = service_for(rt)
         collection = rt.endpoint
-        listing = {"GET": _for(list_resources, rt), "POST": _for(create_resource, rt)}
+        listing = {"GET": _for(list_resources, service), "POST": _for(create_resource, service)}
         routes += [
             _route(collection, listing),
-            _route(f"{collection}/.search", {"POST": _for(search_resources, rt)}),
+            _route(f"{collection}/.search", {"POST": _for(search_resources, service)}),
             _route(
                 f"{collection}/{{id}}",
                 {
-                    "GET": _for(get_resource, rt),
-                    "PUT": _for(replace_resource, rt),
-                    "PATCH": _for(patch_resource, rt),
-                    "DELETE": _for(delete_resource, rt),
+                    "GET": _for(get_resource, service),
+                    "PUT": _for(replace_resource, service),
+                    "PATCH": _for(patch_resource, service),
+                    "DELETE": _for(delete_resource, service),
                 },
             ),
             # Microsoft's reference tests list "/Users/?filter=...": a trailing

@@ -8,9 +8,12 @@ request's own transaction was the alternative: it would put an INSERT (and on
 SQLite the write lock) on every read request too. Measured numbers are in
 docs/how-to/admin-console.md.
 
-What is kept of a request body is a summary of *which* attributes changed,
-computed on the background thread; values are never stored, and passwords,
-tokens and the Authorization header never reach the log.
+What is kept of a request body is a summary of *which* attributes changed;
+values are never stored, and passwords, tokens and the Authorization header
+never reach the log. A request that parses its body summarizes the document
+it parsed, before the compatibility layer rewrites it in place (so the log
+shows what the client sent); the background thread parses only the bodies
+no request did (refused before they were read, or not a JSON object).
 
 The log is per tenant (``audit_log.tenant_id`` is a foreign key), so a
 request for a slug that names no tenant has no log to go to. The same thread
@@ -67,8 +70,9 @@ class RequestRecord:
     scim_type: str | None
     detail: str | None
     duration_ms: float
-    body: bytes | None
+    body: bytes | None  # only when ``change`` is None: the recorder summarizes it
     error_body: bytes | None = None  # the SCIM Error response, read for scimType and detail
+    change: str | None = None  # the summary, when the request parsed its body itself
     request_id: str = "-"  # the id the JSON log lines of this request carry
 
 
@@ -163,7 +167,9 @@ class AuditRecorder:
                     "scim_type": scim_type[:32] if scim_type else None,
                     "detail": _text(detail)[:_MAX_DETAIL] if detail else None,
                     "duration_ms": round(entry.duration_ms, 3),
-                    "change": summarize_change(entry.method, entry.body),
+                    "change": entry.change
+                    if entry.change is not None
+                    else summarize_change(entry.method, entry.body),
                 }
             )
         if nowhere:
@@ -216,19 +222,30 @@ def _error_fields(
 
 
 def summarize_change(method: str, body: bytes | None) -> str | None:
-    """Which attributes a request changed, never their values (so never a password)."""
+    """Which attributes a request changed, never their values (so never a password).
+
+    For a body the request did not parse itself (it was refused first, or was
+    no JSON object); ``summarize_document`` reads one it did parse.
+    """
     if method == "DELETE":
         return "delete"
     if not body:
         return None
     if len(body) > _MAX_BODY_FOR_SUMMARY:
-        return f"{method.lower()} (large body, {len(body)} bytes)"
+        return _large(method, len(body))
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
         return "unreadable body"
     if not isinstance(document, dict):
         return "unreadable body"
+    return summarize_document(method, document, len(body))
+
+
+def summarize_document(method: str, document: Mapping[str, Any], size: int) -> str:
+    """``summarize_change`` of a body of ``size`` bytes the request already parsed."""
+    if size > _MAX_BODY_FOR_SUMMARY:
+        return _large(method, size)
     if method == "PATCH":
         text = _summarize_patch(document)
     elif (
@@ -242,6 +259,10 @@ def summarize_change(method: str, body: bytes | None) -> str | None:
         verb = "create" if method == "POST" else "replace"
         text = f"{verb}: {', '.join(_attribute_names(document))}"
     return text[:_MAX_CHANGE]
+
+
+def _large(method: str, size: int) -> str:
+    return f"{method.lower()} (large body, {size} bytes)"
 
 
 def _attribute_names(document: Mapping[str, Any]) -> list[str]:

@@ -23,12 +23,11 @@ from scimgate.errors import (
 )
 from scimgate.model.patch import parse_patch_request
 from scimgate.model.schemas import BULK_RESPONSE_SCHEMA
-from scimgate.service import groups, users
+from scimgate.service.resource_services import bulk_target
 from scimgate.service.resources import Resource
 from scimgate.service.scope import TenantScope
 
 _REFERENCE = re.compile(r"^bulkId:(.+)$")
-_PATH = re.compile(r"^/(Users|Groups)(?:/([^/]+))?$")
 
 
 @dataclass
@@ -129,51 +128,35 @@ def _error_entry(op: _Operation, exc: ScimgateError) -> dict[str, Any]:
 
 def _run(scope: TenantScope, op: _Operation, ids: dict[str, str]) -> dict[str, Any]:
     path = "/".join(_substitute(segment, ids) for segment in op.path.split("/"))
-    match = _PATH.match(path)
-    if not match:
+    target = bulk_target(path)
+    if target is None:
         raise NotFound(f"no bulk target {path!r}")
-    collection, resource_id = match.group(1), match.group(2)
+    service, resource_id = target
     data = _substitute(op.data, ids)
-    is_user = collection == "Users"
     resource: Resource | None
     status = "200"
     if op.method == "POST":
         if resource_id is not None or not isinstance(data, dict):
             raise InvalidSyntax("a bulk POST targets a collection and carries data")
-        resource = (
-            users.create_user(scope, data, groups=False)
-            if is_user
-            else groups.create_group(scope, data, members=False)
-        )
+        resource = service.create(scope, data, related=False)
         status = "201"
         if op.bulk_id:
             ids[op.bulk_id] = resource.id
     elif resource_id is None:
-        raise InvalidSyntax(f"{op.method} needs a resource path such as /{collection}/<id>")
+        raise InvalidSyntax(f"{op.method} needs a resource path such as {service.rt.endpoint}/<id>")
     elif op.method == "PUT":
         if not isinstance(data, dict):
             raise InvalidSyntax("a bulk PUT carries data")
-        resource = (
-            users.replace_user(scope, resource_id, data, if_match=op.version, groups=False)
-            if is_user
-            else groups.replace_group(scope, resource_id, data, if_match=op.version, members=False)
-        )
+        resource = service.replace(scope, resource_id, data, if_match=op.version, related=False)
     elif op.method == "PATCH":
         operations = parse_patch_request(data, max_operations=scope.limits.max_patch_operations)
-        if is_user:
-            resource = users.patch_user(
-                scope, resource_id, operations, if_match=op.version, groups=False
-            )
-        else:
-            resource = groups.patch_group(
-                scope, resource_id, operations, if_match=op.version, want_body=False
-            )
+        resource = service.patch(
+            scope, resource_id, operations, if_match=op.version, related=False, body=False
+        )
+        if resource is None:
             status = "204"
     else:
-        if is_user:
-            users.delete_user(scope, resource_id, if_match=op.version)
-        else:
-            groups.delete_group(scope, resource_id, if_match=op.version)
+        service.delete(scope, resource_id, if_match=op.version)
         resource = None
         status = "204"
     entry: dict[str, Any] = {"method": op.method, "status": status}
@@ -183,7 +166,7 @@ def _run(scope: TenantScope, op: _Operation, ids: dict[str, str]) -> dict[str, A
         entry["location"] = resource.location
         entry["version"] = resource.etag
     else:
-        entry["location"] = f"{scope.base_url}/{collection}/{resource_id}"
+        entry["location"] = f"{scope.base_url}{service.rt.endpoint}/{resource_id}"
     return entry
 
 

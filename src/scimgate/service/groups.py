@@ -9,10 +9,11 @@ members.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from scimgate.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
-from scimgate.model.filter import matches
+from scimgate.model.filter import Expr, matches
 from scimgate.model.patch import PatchOperation, apply_patch
 from scimgate.model.patch_members import (
     AddMembers,
@@ -21,17 +22,20 @@ from scimgate.model.patch_members import (
     RemoveMembers,
     RemoveMembersWhere,
     ReplaceMembers,
+    member_ids,
     split_member_operations,
 )
+from scimgate.model.projection import project, wants
 from scimgate.model.schemas import GROUP
 from scimgate.model.validation import normalize_resource
 from scimgate.service import lifecycle, retry
 from scimgate.service.clock import utcnow
+from scimgate.service.listing import ListQuery
 from scimgate.service.resources import Resource, check_if_match, render_group
 from scimgate.service.scope import TenantScope
 from scimgate.storage.events import NewEvent
 from scimgate.storage.repository import TenantRepository
-from scimgate.storage.rows import GroupRow
+from scimgate.storage.rows import GroupRow, Page
 
 _MEMBERS_ATTRIBUTE = GROUP.schema.attribute("members")
 
@@ -51,24 +55,20 @@ def _display_name(doc: dict[str, Any]) -> str:
     return name
 
 
-def _member_ids(members: list[dict[str, Any]] | None) -> list[str]:
-    ids: list[str] = []
-    seen: set[str] = set()
-    for member in members or ():
-        value = member.get("value")
-        if not isinstance(value, str) or not value:
-            raise InvalidValue("every member needs a value (the member's id)")
-        if value not in seen:
-            seen.add(value)
-            ids.append(value)
-    return ids
+Snapshots = dict[str, dict[str, Any]]
+"""Users' event snapshots by id, read once per change for the check and the events."""
 
 
-def _require_users(repo: TenantRepository, ids: list[str]) -> None:
-    """Members must be users of this tenant (another tenant's ids do not exist here)."""
+def _require_users(repo: TenantRepository, ids: list[str], known: Snapshots) -> None:
+    """Members must be users of this tenant (another tenant's ids do not exist here, and
+    a deleted user is hidden); adds their snapshots to ``known`` for the events."""
     if not ids:
         return
-    missing = set(ids) - repo.users.existing_ids(ids)
+    found = repo.users.snapshots(ids)
+    # A soft-deleted user keeps its row until the purge; only its reason says it is gone.
+    live = {i: s for i, s in found.items() if s["deactivationReason"] != lifecycle.DELETED}
+    known.update(live)
+    missing = set(ids) - live.keys()
     if missing:
         shown = ", ".join(sorted(missing)[:5])
         raise InvalidValue(f"no such user to add as a member: {shown}")
@@ -97,14 +97,34 @@ def _after_membership(
     added: list[str],
     removed: list[str],
     found: list[NewEvent],
+    known: Snapshots,
 ) -> list[NewEvent]:
     """``found`` plus the events of a membership change and of the roles and states it
     changes; returns the events still to emit (see ``lifecycle.recompute``)."""
-    found = found + lifecycle.membership_events(repo, _ref(row), added, removed)
+    found = found + _membership_events(repo, row, added, removed, known)
     if (added or removed) and repo.roles.group_is_mapped(row.id):
         changed = sorted(set(added) | set(removed))
         found = lifecycle.recompute(repo, scope.settings, changed, found)
     return found
+
+
+def _membership_events(
+    repo: TenantRepository, row: GroupRow, added: list[str], removed: list[str], known: Snapshots
+) -> list[NewEvent]:
+    """One event per member added or removed; reads only the snapshots ``known`` lacks
+    (the removed members': the added ones were read when they were checked)."""
+    if not added and not removed:
+        return []
+    unread = sorted({*added, *removed} - known.keys())
+    users = {**known, **repo.users.snapshots(unread)} if unread else known
+    ref = {"id": row.id, "displayName": row.display_name}
+
+    def member(user_id: str) -> dict[str, Any]:
+        return users.get(user_id) or {"id": user_id}
+
+    return [lifecycle.group_event("group.member_added", ref, member=member(u)) for u in added] + [
+        lifecycle.group_event("group.member_removed", ref, member=member(u)) for u in removed
+    ]
 
 
 def _after_rename(
@@ -132,11 +152,12 @@ def create_group(scope: TenantScope, payload: dict[str, Any], *, members: bool =
         payload, GROUP, registered_extensions=scope.registered_extensions
     )
     name = _display_name(doc)
-    ids = _member_ids(given)
+    ids = list(member_ids(given))
     group_id = str(uuid.uuid4())
     now = utcnow()
     with scope.db.tenant(scope.tenant.id, write=True) as repo:
-        _require_users(repo, ids)
+        known: Snapshots = {}
+        _require_users(repo, ids, known)
         if not repo.groups.insert(
             group_id=group_id,
             display_name=name,
@@ -148,7 +169,7 @@ def create_group(scope: TenantScope, payload: dict[str, Any], *, members: bool =
         added = repo.groups.add_members(group_id, ids)
         row = _get_row(repo, group_id)
         found = [lifecycle.group_event("group.created", _ref(row))]
-        found = _after_membership(repo, scope, row, added, [], found)
+        found = _after_membership(repo, scope, row, added, [], found, known)
         lifecycle.emit(repo, found)
         return _render(repo, scope, row, members and bool(ids))
 
@@ -156,6 +177,38 @@ def create_group(scope: TenantScope, payload: dict[str, Any], *, members: bool =
 def get_group(scope: TenantScope, group_id: str, *, members: bool = True) -> Resource:
     with scope.db.tenant(scope.tenant.id) as repo:
         return _render(repo, scope, _get_row(repo, group_id), members)
+
+
+def page_groups(
+    repo: TenantRepository,
+    scope: TenantScope,
+    expr: Expr | None,
+    query: ListQuery,
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> tuple[Page, Callable[[Page], list[dict[str, Any]]]]:
+    """One page of groups for a list or search (see ``listing.Pager``)."""
+    page = repo.groups.page(expr, query.sort_by, descending, offset, limit)
+
+    def render(page: Page) -> list[dict[str, Any]]:
+        ids = [row.id for row in page.rows]
+        members = (
+            repo.groups.members_of(ids)
+            if wants(GROUP, query.attributes, query.excluded, "members")
+            else {}
+        )
+        return [
+            project(
+                render_group(row, scope.base_url, members.get(row.id)).body,
+                GROUP,
+                query.attributes,
+                query.excluded,
+            )
+            for row in page.rows
+        ]
+
+    return page, render
 
 
 def replace_group(
@@ -170,15 +223,16 @@ def replace_group(
         payload, GROUP, registered_extensions=scope.registered_extensions
     )
     name = _display_name(doc)
-    ids = _member_ids(given)
+    ids = list(member_ids(given))
     with scope.db.tenant(scope.tenant.id, write=True) as repo:
         row = _get_row(repo, group_id)
         check_if_match(if_match, row.version)
         added: list[str] = []
         removed: list[str] = []
+        known: Snapshots = {}
         if given is not None:
             # PUT replaces the member list; write only the difference.
-            added, removed = _replace_members(repo, group_id, ids)
+            added, removed = _replace_members(repo, group_id, ids, known)
         found: list[NewEvent] = []
         if doc != row.doc:
             # PUT replaces the whole group: the last writer wins, by definition.
@@ -194,38 +248,38 @@ def replace_group(
         elif added or removed:
             repo.groups.bump(group_id, utcnow())
         after = _get_row(repo, group_id)
-        found = _after_membership(repo, scope, after, added, removed, found)
+        found = _after_membership(repo, scope, after, added, removed, found, known)
         lifecycle.emit(repo, found)
         return _render(repo, scope, after, members)
 
 
 def _replace_members(
-    repo: TenantRepository, group_id: str, ids: list[str]
+    repo: TenantRepository, group_id: str, ids: list[str], known: Snapshots
 ) -> tuple[list[str], list[str]]:
     wanted = set(ids)
     current = repo.groups.member_ids(group_id)
     to_add = [i for i in ids if i not in current]
     to_remove = sorted(current - wanted)
-    _require_users(repo, to_add)
+    _require_users(repo, to_add, known)
     removed = repo.groups.remove_members(group_id, to_remove)
     added = repo.groups.add_members(group_id, to_add)
     return added, removed
 
 
 def _apply_member_change(
-    repo: TenantRepository, group_id: str, change: MemberChange
+    repo: TenantRepository, group_id: str, change: MemberChange, known: Snapshots
 ) -> tuple[list[str], list[str]]:
     """Apply one membership change as row writes; the ids (added, removed)."""
     if isinstance(change, AddMembers):
         ids = list(dict.fromkeys(change.ids))
-        _require_users(repo, ids)
+        _require_users(repo, ids, known)
         return repo.groups.add_members(group_id, ids), []
     if isinstance(change, RemoveMembers):
         return [], repo.groups.remove_members(group_id, list(dict.fromkeys(change.ids)))
     if isinstance(change, RemoveAllMembers):
         return [], repo.groups.remove_all_members(group_id)
     if isinstance(change, ReplaceMembers):
-        return _replace_members(repo, group_id, list(dict.fromkeys(change.ids)))
+        return _replace_members(repo, group_id, list(dict.fromkeys(change.ids)), known)
     assert isinstance(change, RemoveMembersWhere)
     # A filter on anything but value (display, type) is rare; evaluate it on
     # the member list in memory rather than teach SQL about member items.
@@ -280,8 +334,9 @@ def _patch_in_transaction(
     # Net effect of the changes in request order (remove then re-add is no change).
     added: dict[str, None] = {}
     removed: dict[str, None] = {}
+    known: Snapshots = {}
     for change in member_changes:
-        now_added, now_removed = _apply_member_change(repo, row.id, change)
+        now_added, now_removed = _apply_member_change(repo, row.id, change, known)
         for member in now_removed:
             if added.pop(member, 0) == 0:
                 removed[member] = None
@@ -306,7 +361,7 @@ def _patch_in_transaction(
         # Membership rows alone commute with other writers: an atomic
         # increment is enough, no need to retry on a concurrent change.
         repo.groups.bump(row.id, now)
-    found = _after_membership(repo, scope, row, list(added), list(removed), found)
+    found = _after_membership(repo, scope, row, list(added), list(removed), found, known)
     lifecycle.emit(repo, found)
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from scimgate.errors import InvalidFilter, InvalidValue
 from scimgate.model.filter import Expr, parse_filter
-from scimgate.model.projection import project, wants
-from scimgate.model.schemas import GROUP, USER, ResourceType
-from scimgate.service.resources import render_group, render_user
 from scimgate.service.scope import TenantScope
 from scimgate.storage.repository import TenantRepository
 from scimgate.storage.rows import Page
@@ -60,82 +57,40 @@ def _parse(scope: TenantScope, text: str | None) -> Expr | None:
     return parse_filter(text, max_length=scope.limits.max_filter_length)
 
 
-def _page(
-    repo: TenantRepository,
-    scope: TenantScope,
-    rt: ResourceType,
-    expr: Expr | None,
-    query: ListQuery,
-    offset: int,
-    limit: int,
-) -> tuple[Page, Callable[[Page], list[dict[str, Any]]]]:
-    descending = _descending(query.sort_order)
-    if rt is USER:
-        page = repo.users.page(expr, query.sort_by, descending, offset, limit)
-
-        def render(page: Page) -> list[dict[str, Any]]:
-            ids = [row.id for row in page.rows]
-            groups = (
-                repo.users.groups_of(ids)
-                if wants(USER, query.attributes, query.excluded, "groups")
-                else {}
-            )
-            return [
-                project(
-                    render_user(row, scope.base_url, groups.get(row.id)).body,
-                    USER,
-                    query.attributes,
-                    query.excluded,
-                )
-                for row in page.rows
-            ]
-
-        return page, render
-    page = repo.groups.page(expr, query.sort_by, descending, offset, limit)
-
-    def render_groups(page: Page) -> list[dict[str, Any]]:
-        ids = [row.id for row in page.rows]
-        members = (
-            repo.groups.members_of(ids)
-            if wants(GROUP, query.attributes, query.excluded, "members")
-            else {}
-        )
-        return [
-            project(
-                render_group(row, scope.base_url, members.get(row.id)).body,
-                GROUP,
-                query.attributes,
-                query.excluded,
-            )
-            for row in page.rows
-        ]
-
-    return page, render_groups
+Pager = Callable[
+    [TenantRepository, TenantScope, Expr | None, ListQuery, bool, int, int],
+    tuple[Page, Callable[[Page], list[dict[str, Any]]]],
+]
+"""How a resource type is paged: ``(repo, scope, filter, query, descending, offset, limit)``
+gives the page and a renderer for its rows. Users and Groups each define one."""
 
 
-def list_resources(scope: TenantScope, rt: ResourceType, query: ListQuery) -> ListResult:
+def list_resources(scope: TenantScope, pager: Pager, query: ListQuery) -> ListResult:
     expr = _parse(scope, query.filter)
     offset, limit = _window(scope, query)
+    descending = _descending(query.sort_order)
     with scope.db.tenant(scope.tenant.id) as repo:
-        page, render = _page(repo, scope, rt, expr, query, offset, limit)
+        page, render = pager(repo, scope, expr, query, descending, offset, limit)
         return ListResult(total=page.total, start_index=offset + 1, resources=render(page))
 
 
-def search_all(scope: TenantScope, query: ListQuery) -> ListResult:
-    """A search at the tenant root (RFC 7644 §3.4.3): Users, then Groups, paged as one list.
+def search_all(scope: TenantScope, pagers: Sequence[Pager], query: ListQuery) -> ListResult:
+    """A search at the tenant root (RFC 7644 §3.4.3) over ``pagers`` (Users, then Groups),
+    paged as one list.
 
     A filter naming an attribute one resource type lacks simply matches none
     of that type.
     """
     offset, limit = _window(scope, query)
     expr = _parse(scope, query.filter)
+    descending = _descending(query.sort_order)
     total = 0
     resources: list[dict[str, Any]] = []
     refused: list[InvalidFilter] = []
     with scope.db.tenant(scope.tenant.id) as repo:
-        for rt in (USER, GROUP):
+        for pager in pagers:
             try:
-                counted, _ = _page(repo, scope, rt, expr, query, 0, 0)
+                counted, _ = pager(repo, scope, expr, query, descending, 0, 0)
             except InvalidFilter as exc:
                 refused.append(exc)
                 continue
@@ -143,9 +98,11 @@ def search_all(scope: TenantScope, query: ListQuery) -> ListResult:
             local_offset = max(offset - total, 0)
             local_limit = min(limit - len(resources), counted.total - local_offset)
             if local_limit > 0:
-                page, render = _page(repo, scope, rt, expr, query, local_offset, local_limit)
+                page, render = pager(
+                    repo, scope, expr, query, descending, local_offset, local_limit
+                )
                 resources.extend(render(page))
             total += counted.total
-    if len(refused) == 2:
+    if refused and len(refused) == len(pagers):
         raise refused[0]
     return ListResult(total=total, start_index=offset + 1, resources=resources)

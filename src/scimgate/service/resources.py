@@ -67,20 +67,29 @@ def _schemas(core: str, doc: dict[str, Any]) -> list[str]:
     return schemas
 
 
+def _group_refs(groups: list[MemberRef], base_url: str) -> list[dict[str, Any]]:
+    return [
+        {"value": g.id, "$ref": f"{base_url}/Groups/{g.id}", "display": g.display, "type": "direct"}
+        for g in groups
+    ]
+
+
+def with_groups(user: Resource, groups: list[MemberRef] | None, base_url: str) -> Resource:
+    """``user`` (rendered without groups) with its groups, as ``render_user`` would give it."""
+    if not groups:
+        return user
+    body = {k: v for k, v in user.body.items() if k != "meta"}
+    body["groups"] = _group_refs(groups, base_url)
+    body["meta"] = user.body["meta"]
+    return Resource(user.id, user.version, body)
+
+
 def render_user(row: UserRow, base_url: str, groups: list[MemberRef] | None) -> Resource:
     location = f"{base_url}/Users/{row.id}"
     body: dict[str, Any] = {"schemas": _schemas(USER_SCHEMA, row.doc), "id": row.id}
     body.update(row.doc)
     if groups:
-        body["groups"] = [
-            {
-                "value": g.id,
-                "$ref": f"{base_url}/Groups/{g.id}",
-                "display": g.display,
-                "type": "direct",
-            }
-            for g in groups
-        ]
+        body["groups"] = _group_refs(groups, base_url)
     body["meta"] = {
         "resourceType": "User",
         "created": format_timestamp(row.created),

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from scimgate.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
+from scimgate.model.filter import Expr
 from scimgate.model.patch import PatchOperation, apply_patch
+from scimgate.model.projection import project, wants
 from scimgate.model.schemas import USER
 from scimgate.model.validation import normalize_resource
 from scimgate.service import lifecycle, retry
 from scimgate.service.clock import utcnow
-from scimgate.service.resources import Resource, check_if_match, render_user
+from scimgate.service.listing import ListQuery
+from scimgate.service.resources import Resource, check_if_match, render_user, with_groups
 from scimgate.service.scope import TenantScope
 from scimgate.storage.events import NewEvent
 from scimgate.storage.repository import TenantRepository
-from scimgate.storage.rows import UserRow
+from scimgate.storage.rows import Page, UserRow
 
 
 class UserNotFound(NotFound):
@@ -42,6 +46,14 @@ def _app_state(row: UserRow) -> dict[str, Any]:
 def _render(repo: TenantRepository, scope: TenantScope, row: UserRow, groups: bool) -> Resource:
     memberships = repo.users.groups_of([row.id]).get(row.id) if groups else None
     return render_user(row, scope.base_url, memberships)
+
+
+def _add_groups(
+    repo: TenantRepository, scope: TenantScope, user: Resource, groups: bool
+) -> Resource:
+    if not groups:
+        return user
+    return with_groups(user, repo.users.groups_of([user.id]).get(user.id), scope.base_url)
 
 
 def _get_row(repo: TenantRepository, user_id: str, *, for_update: bool = False) -> UserRow:
@@ -102,6 +114,38 @@ def get_user(scope: TenantScope, user_id: str, *, groups: bool = True) -> Resour
         return _render(repo, scope, _get_row(repo, user_id), groups)
 
 
+def page_users(
+    repo: TenantRepository,
+    scope: TenantScope,
+    expr: Expr | None,
+    query: ListQuery,
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> tuple[Page, Callable[[Page], list[dict[str, Any]]]]:
+    """One page of users for a list or search (see ``listing.Pager``)."""
+    page = repo.users.page(expr, query.sort_by, descending, offset, limit)
+
+    def render(page: Page) -> list[dict[str, Any]]:
+        ids = [row.id for row in page.rows]
+        groups = (
+            repo.users.groups_of(ids)
+            if wants(USER, query.attributes, query.excluded, "groups")
+            else {}
+        )
+        return [
+            project(
+                render_user(row, scope.base_url, groups.get(row.id)).body,
+                USER,
+                query.attributes,
+                query.excluded,
+            )
+            for row in page.rows
+        ]
+
+    return page, render
+
+
 def replace_user(
     scope: TenantScope,
     user_id: str,
@@ -121,9 +165,9 @@ def replace_user(
             new_doc.setdefault("active", row.active)
             if new_doc == row.doc:
                 return _render(repo, scope, row, groups)
-            updated = _write(repo, scope, row, new_doc)
-            if updated is not None:
-                return _render(repo, scope, updated, groups)
+            written = _write(repo, scope, row, new_doc)
+            if written is not None:
+                return _add_groups(repo, scope, written, groups)
     raise PreconditionFailed("the user kept changing; retry the request")
 
 
@@ -142,18 +186,19 @@ def patch_user(
             result = apply_patch(row.doc, operations, USER)
             if not result.changed:
                 return _render(repo, scope, row, groups)
-            updated = _write(repo, scope, row, result.doc)
-            if updated is not None:
-                return _render(repo, scope, updated, groups)
+            written = _write(repo, scope, row, result.doc)
+            if written is not None:
+                return _add_groups(repo, scope, written, groups)
     raise PreconditionFailed("the user kept changing; retry the request")
 
 
 def _write(
     repo: TenantRepository, scope: TenantScope, row: UserRow, doc: dict[str, Any]
-) -> UserRow | None:
+) -> Resource | None:
     """Store ``doc`` as the next version of ``row`` with its lifecycle consequences.
 
-    None if another writer got there first (nothing was written).
+    Returns the new version rendered without groups (as its event carries it),
+    or None if another writer got there first (nothing was written).
     """
     columns = _columns(doc)
     if columns["active"] != row.active:
@@ -185,13 +230,9 @@ def _write(
         deactivation_reason=reason,
     )
     snapshot = updated.snapshot()
+    resource = render_user(updated, scope.base_url, None)
     found: list[NewEvent] = [
-        lifecycle.user_event(
-            "user.updated",
-            row.id,
-            render_user(updated, scope.base_url, None).body,
-            **_app_state(updated),
-        )
+        lifecycle.user_event("user.updated", row.id, resource.body, **_app_state(updated))
     ]
     found += lifecycle.state_events(row.id, snapshot, row.enabled, enabled, reason)
     if enabled != row.enabled:
@@ -200,7 +241,7 @@ def _write(
         else:
             found = lifecycle.recompute(repo, scope.settings, [row.id], found)
     lifecycle.emit(repo, found)
-    return updated
+    return resource
 
 
 def delete_user(scope: TenantScope, user_id: str, *, if_match: str | None = None) -> None:

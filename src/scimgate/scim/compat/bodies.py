@@ -13,10 +13,11 @@ from typing import Any
 
 from scimgate.errors import BadRequest
 from scimgate.model.filter import parse_path
-from scimgate.model.schemas import GROUP, USER, Attribute, ResourceType, resolve
+from scimgate.model.schemas import Attribute, ResourceType, resolve
 from scimgate.scim.compat.registry import OPERATION_REWRITES, RESOURCE_REWRITES, VALUE_FIXES
 from scimgate.scim.compat.shape import Shape, key_of, shape_for
 from scimgate.scim.compat.values import AttrPlan, compile_plan, fix_object, fix_value
+from scimgate.service.resource_services import bulk_target
 
 
 def normalize_resource_body(
@@ -64,22 +65,16 @@ def normalize_bulk_body(
         method, path, data = op.get("method"), op.get("path"), op.get("data")
         if not isinstance(method, str) or not isinstance(path, str) or not isinstance(data, dict):
             continue
-        rt = _bulk_target(path)
-        if rt is None:
+        target = bulk_target(path)
+        if target is None:
             continue
+        rt = target[0].rt
         method = method.upper()
         if method in ("POST", "PUT"):
             normalize_resource_body(data, rt, registered)
         elif method == "PATCH":
             normalize_patch_body(data, rt, registered)
     return body
-
-
-def _bulk_target(path: str) -> ResourceType | None:
-    for rt in (USER, GROUP):
-        if path == rt.endpoint or path.startswith(rt.endpoint + "/"):
-            return rt
-    return None
 
 
 def _rewrite_object(obj: dict[Any, Any], shape: Shape) -> None:
