@@ -23,10 +23,20 @@ STORAGE = Path(scimgate.__file__).parent / "storage"
 
 # The stores TenantRepository constructs for one tenant (repository.py holds the tokens).
 TENANT_STORES = frozenset(
-    {"repository", "users", "groups", "roles", "events", "webhooks", "app_queries", "audit"}
+    {
+        "repository",
+        "users",
+        "groups",
+        "roles",
+        "recompute",
+        "events",
+        "webhooks",
+        "app_queries",
+        "audit",
+    }
 )
 # Statement builders the tenant stores run on their own connection, inside their scope.
-STORE_STATEMENTS = frozenset({"filters", "staging"})
+STORE_STATEMENTS = frozenset({"filters", "staging", "lifecycle_sql"})
 # Cross-tenant on a connection that ``Database.directory()`` opens.
 CROSS_TENANT_ON_DIRECTORY = frozenset({"directory", "api_keys", "deliveries"})
 # Cross-tenant, opening the engine themselves for the operator, the worker and the recorder.

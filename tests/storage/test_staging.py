@@ -15,7 +15,7 @@ from scimgate.service.scope import Limits, TenantScope
 from scimgate.storage.database import Database
 from scimgate.storage.engine import SQLITE_BULK_CACHE_KIB, SQLITE_CACHE_KIB
 from scimgate.storage.events import StoredEvent, new_event_ids
-from scimgate.storage.roles import SMALL_SCOPE
+from scimgate.storage.lifecycle_sql import SMALL_SCOPE
 
 MULTIPLE = TenantSettings(role_mode="multiple")
 STRICT = TenantSettings(role_mode="multiple", deactivate_unmapped=True)

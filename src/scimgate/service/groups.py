@@ -14,6 +14,13 @@ from typing import Any
 
 from scimgate.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
 from scimgate.model.filter import Expr, matches
+from scimgate.model.lifecycle import (
+    GROUP_CREATED,
+    GROUP_DELETED,
+    GROUP_MEMBER_ADDED,
+    GROUP_MEMBER_REMOVED,
+    GROUP_UPDATED,
+)
 from scimgate.model.patch import PatchOperation, apply_patch
 from scimgate.model.patch_members import (
     AddMembers,
@@ -122,8 +129,8 @@ def _membership_events(
     def member(user_id: str) -> dict[str, Any]:
         return users.get(user_id) or {"id": user_id}
 
-    return [lifecycle.group_event("group.member_added", ref, member=member(u)) for u in added] + [
-        lifecycle.group_event("group.member_removed", ref, member=member(u)) for u in removed
+    return [lifecycle.group_event(GROUP_MEMBER_ADDED, ref, member=member(u)) for u in added] + [
+        lifecycle.group_event(GROUP_MEMBER_REMOVED, ref, member=member(u)) for u in removed
     ]
 
 
@@ -136,7 +143,7 @@ def _after_rename(
 ) -> list[NewEvent]:
     """A new displayName or externalId may match other rules: recompute its members.
     Returns the events still to emit, ``found`` first."""
-    found = [*found, lifecycle.group_event("group.updated", _ref(after), before=_ref(before))]
+    found = [*found, lifecycle.group_event(GROUP_UPDATED, _ref(after), before=_ref(before))]
     identity_changed = (before.display_name.lower(), before.external_id) != (
         after.display_name.lower(),
         after.external_id,
@@ -168,7 +175,7 @@ def create_group(scope: TenantScope, payload: dict[str, Any], *, members: bool =
             raise Uniqueness(f"a group named {name!r} already exists")
         added = repo.groups.add_members(group_id, ids)
         row = _get_row(repo, group_id)
-        found = [lifecycle.group_event("group.created", _ref(row))]
+        found = [lifecycle.group_event(GROUP_CREATED, _ref(row))]
         found = _after_membership(repo, scope, row, added, [], found, known)
         lifecycle.emit(repo, found)
         return _render(repo, scope, row, members and bool(ids))
@@ -372,7 +379,7 @@ def delete_group(scope: TenantScope, group_id: str, *, if_match: str | None = No
         mapped = repo.roles.group_is_mapped(group_id)
         former = sorted(repo.groups.member_ids(group_id)) if mapped else []
         repo.groups.delete(group_id)
-        found = [lifecycle.group_event("group.deleted", _ref(row))]
+        found = [lifecycle.group_event(GROUP_DELETED, _ref(row))]
         if former:
             found = lifecycle.recompute(repo, scope.settings, former, found)
         lifecycle.emit(repo, found)

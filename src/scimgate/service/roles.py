@@ -2,7 +2,8 @@
 
 A rule gives the members of one IdP group (matched by displayName,
 case-insensitively, by externalId or by id) one role; a smaller ``priority``
-number wins in ``single`` role mode, ties going to the older rule. Every rule
+number wins in ``single`` role mode, ties going to the older rule (the rule is
+``scimgate.model.lifecycle``). Every rule
 change recomputes the tenant's roles and enabled states with set-based SQL in
 the transaction of the change (``scimgate.service.lifecycle.recompute``) and
 appends the events of what changed, so a rule and its effects commit together.
@@ -14,13 +15,14 @@ import re
 
 from scimgate.errors import Conflict, InvalidValue, NotFound, Uniqueness
 from scimgate.model.entities import Tenant, TenantSettings
+from scimgate.model.lifecycle import BY_DISPLAY_NAME
+from scimgate.model.lifecycle import MATCH_TYPES as MATCH_TYPES
 from scimgate.service import lifecycle
 from scimgate.service.clock import utcnow
 from scimgate.storage.database import Database
 from scimgate.storage.repository import TenantRepository
 from scimgate.storage.roles import RoleRow, RuleRow
 
-MATCH_TYPES = ("display_name", "external_id", "id")
 DEFAULT_PRIORITY = 100
 MAX_PRIORITY = 1_000_000
 _ROLE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}\Z")
@@ -104,7 +106,7 @@ def _check_rule(group: str, match_type: str, priority: int) -> None:
 def _same_group(rule: RuleRow, match_type: str, group: str) -> bool:
     if rule.match_type != match_type:
         return False
-    if match_type == "display_name":
+    if match_type == BY_DISPLAY_NAME:
         return rule.match_value.lower() == group.lower()
     return rule.match_value == group
 
@@ -116,7 +118,7 @@ def add_rule(
     role: str,
     *,
     priority: int = DEFAULT_PRIORITY,
-    match_type: str = "display_name",
+    match_type: str = BY_DISPLAY_NAME,
 ) -> RuleRow:
     """Map members of ``group`` to ``role``; recomputes the tenant at once."""
     _check_rule(group, match_type, priority)

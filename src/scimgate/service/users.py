@@ -9,6 +9,13 @@ from typing import Any
 
 from scimgate.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
 from scimgate.model.filter import Expr
+from scimgate.model.lifecycle import (
+    GROUP_MEMBER_REMOVED,
+    USER_CREATED,
+    USER_DELETED,
+    USER_ROLES_CHANGED,
+    USER_UPDATED,
+)
 from scimgate.model.patch import PatchOperation, apply_patch
 from scimgate.model.projection import project, wants
 from scimgate.model.schemas import USER
@@ -96,13 +103,13 @@ def create_user(scope: TenantScope, payload: dict[str, Any], *, groups: bool = T
         )
         if not inserted:
             raise Uniqueness(f"userName {columns['user_name']!r} is already taken")
-        found = [lifecycle.user_event("user.created", user_id, resource.body, **_app_state(row))]
+        found = [lifecycle.user_event(USER_CREATED, user_id, resource.body, **_app_state(row))]
         roles = lifecycle.initial_roles(scope.settings, enabled)
         if roles:
             repo.roles.grant(user_id, roles)
             found.append(
                 lifecycle.user_event(
-                    "user.roles_changed", user_id, row.snapshot(), before=[], after=roles
+                    USER_ROLES_CHANGED, user_id, row.snapshot(), before=[], after=roles
                 )
             )
         lifecycle.emit(repo, found)
@@ -232,7 +239,7 @@ def _write(
     snapshot = updated.snapshot()
     resource = render_user(updated, scope.base_url, None)
     found: list[NewEvent] = [
-        lifecycle.user_event("user.updated", row.id, resource.body, **_app_state(updated))
+        lifecycle.user_event(USER_UPDATED, row.id, resource.body, **_app_state(updated))
     ]
     found += lifecycle.state_events(row.id, snapshot, row.enabled, enabled, reason)
     if enabled != row.enabled:
@@ -258,16 +265,16 @@ def delete_user(scope: TenantScope, user_id: str, *, if_match: str | None = None
         gone = replace(row, enabled=False, deactivation_reason=lifecycle.DELETED)
         snapshot = gone.snapshot()
         found: list[NewEvent] = [
-            lifecycle.user_event("user.deleted", user_id, snapshot, mode=scope.settings.delete_mode)
+            lifecycle.user_event(USER_DELETED, user_id, snapshot, mode=scope.settings.delete_mode)
         ]
         if before_roles:
             found.append(
                 lifecycle.user_event(
-                    "user.roles_changed", user_id, snapshot, before=before_roles, after=[]
+                    USER_ROLES_CHANGED, user_id, snapshot, before=before_roles, after=[]
                 )
             )
         for group_id in left:
             found.append(
-                lifecycle.group_event("group.member_removed", {"id": group_id}, member=snapshot)
+                lifecycle.group_event(GROUP_MEMBER_REMOVED, {"id": group_id}, member=snapshot)
             )
         lifecycle.emit(repo, found)

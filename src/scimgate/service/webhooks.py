@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from scimgate.errors import InvalidValue, NotFound
+from scimgate.model.lifecycle import EVENT_TYPES
 from scimgate.service.clock import utcnow
 from scimgate.service.tenants import get_tenant
 from scimgate.storage.database import Database
@@ -39,20 +40,6 @@ __all__ = [
     "remove_webhook",
 ]
 
-# Every event type the lifecycle core writes (docs/reference/events.md).
-EVENT_TYPES = (
-    "user.created",
-    "user.updated",
-    "user.deactivated",
-    "user.reactivated",
-    "user.deleted",
-    "user.roles_changed",
-    "group.created",
-    "group.updated",
-    "group.deleted",
-    "group.member_added",
-    "group.member_removed",
-)
 _KNOWN_TYPES = frozenset(EVENT_TYPES)
 SECRET_MARKER = "whsec_"  # noqa: S105 -- the Standard Webhooks secret prefix, not a secret
 _MAX_URL_LENGTH = 2048

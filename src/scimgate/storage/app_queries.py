@@ -12,13 +12,12 @@ the tenant. The operator's view of many tenants at once is in
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from scimgate.storage._sql import chunks
+from scimgate.storage import roles as role_store
 from scimgate.storage.directory import Directory
 from scimgate.storage.groups import GROUP_COLUMNS, group_from_row
 from scimgate.storage.rows import GroupRow, UserRow
@@ -105,26 +104,8 @@ class AppQueries:
         return conditions
 
     def roles_of(self, user_ids: list[str]) -> dict[str, list[str]]:
-        """Each user's effective role keys, sorted.
-
-        The tenant predicate is written ``tenant_id + 0 = ?`` on purpose: as a
-        plain equality, SQLite (without ANALYZE statistics) plans the query on
-        the (tenant_id, role_key) index and walks the whole tenant, ~100 ms at
-        100k users; this way both databases look the ids up in the primary key
-        (about 1 ms for 500 ids).
-        """
-        result: dict[str, list[str]] = defaultdict(list)
-        for part in chunks(user_ids):
-            rows = self._conn.execute(
-                sa.select(user_roles.c.user_id, user_roles.c.role_key)
-                .where(
-                    user_roles.c.tenant_id + 0 == self._tenant_id, user_roles.c.user_id.in_(part)
-                )
-                .order_by(user_roles.c.user_id, user_roles.c.role_key)
-            )
-            for user_id, key in rows:
-                result[user_id].append(key)
-        return result
+        """Each user's effective role keys, sorted."""
+        return role_store.roles_of(self._conn, self._tenant_id, user_ids)
 
     def groups_page(self, after: str | None, limit: int) -> list[tuple[GroupRow, int]]:
         """Up to ``limit`` groups with ids after ``after``, by id, each with its member count."""

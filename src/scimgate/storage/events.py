@@ -108,7 +108,7 @@ class EventStore:
         )
 
     def add_staged(self, now: datetime) -> int:
-        """The events of a staged recompute (``RoleStore.recompute_staged``); returns how many.
+        """The events of a staged recompute (``RecomputeStore.staged``); returns how many.
 
         Deactivations, then reactivations, then role changes, each by user id,
         as ``scimgate.service.lifecycle.recompute`` orders them for a few users.

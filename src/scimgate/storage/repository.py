@@ -31,6 +31,7 @@ from scimgate.storage.audit import AuditStore
 from scimgate.storage.directory import token_from_row
 from scimgate.storage.events import EventStore
 from scimgate.storage.groups import GroupStore
+from scimgate.storage.recompute import RecomputeStore
 from scimgate.storage.roles import RoleStore
 from scimgate.storage.tables import scim_tokens
 from scimgate.storage.users import UserStore
@@ -46,13 +47,14 @@ class TenantRepository:
         self.users = UserStore(conn, tenant_id)
         self.groups = GroupStore(conn, tenant_id)
         self.roles = RoleStore(conn, tenant_id)
+        self.recompute = RecomputeStore(conn, tenant_id)
         self.events = EventStore(conn, tenant_id)
         self.webhooks = WebhookStore(conn, tenant_id)
         self.app = AppQueries(conn, tenant_id)
         self.audit = AuditStore(conn, tenant_id)
 
     def staging(self) -> AbstractContextManager[None]:
-        """Scratch space for a staged recompute (``RoleStore.recompute_staged``, then
+        """Scratch space for a staged recompute (``RecomputeStore.staged``, then
         ``EventStore.add_staged``), in this transaction."""
         return staging.session(self._conn)
 

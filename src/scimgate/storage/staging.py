@@ -19,6 +19,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
+from scimgate.model.lifecycle import (
+    LEFT_MAPPED_GROUPS,
+    USER_DEACTIVATED,
+    USER_REACTIVATED,
+    USER_ROLES_CHANGED,
+)
 from scimgate.storage.engine import SQLITE_BULK_CACHE_KIB, SQLITE_CACHE_KIB
 from scimgate.storage.tables import user_roles
 
@@ -39,8 +45,11 @@ desired_roles = sa.Table(
     sa.Column("role_key", sa.String(64), primary_key=True),
 )
 
-# One row per user and kind of change ("deactivated", "reactivated", "roles");
-# ``before`` holds the roles before the change (a JSON array) for "roles".
+# The kinds of change a recompute stages, one row per user and kind.
+DEACTIVATED = "deactivated"
+REACTIVATED = "reactivated"
+ROLES = "roles"
+# ``before`` holds the roles before the change (a JSON array) for ``ROLES``.
 user_changes = sa.Table(
     "scimgate_user_changes",
     _metadata,
@@ -156,9 +165,9 @@ _EVENT_ID = {
 
 _EVENTS = (
     # (event type, extra payload members as SQL: name, expression)
-    ("deactivated", "user.deactivated", (("reason", "'left_mapped_groups'"),)),
-    ("reactivated", "user.reactivated", ()),
-    ("roles", "user.roles_changed", (("before", "{json_before}"), ("after", "{after}"))),
+    (DEACTIVATED, USER_DEACTIVATED, (("reason", f"'{LEFT_MAPPED_GROUPS}'"),)),
+    (REACTIVATED, USER_REACTIVATED, ()),
+    (ROLES, USER_ROLES_CHANGED, (("before", "{json_before}"), ("after", "{after}"))),
 )
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from scimgate.errors import Uniqueness
 from scimgate.model.filter import Expr
+from scimgate.model.lifecycle import DELETED
 from scimgate.model.schemas import USER
 from scimgate.storage._sql import chunks
 from scimgate.storage.driver import (
@@ -91,7 +92,7 @@ _LEAVE_GROUPS = DriverSql(
 )
 _DELETE = DriverSql("DELETE FROM users WHERE tenant_id = %s AND id = %s AND deleted_at IS NULL")
 _SOFT_DELETE = DriverSql(
-    "UPDATE users SET deleted_at = %s, enabled = FALSE, deactivation_reason = 'deleted',"
+    f"UPDATE users SET deleted_at = %s, enabled = FALSE, deactivation_reason = '{DELETED}',"
     " last_modified = %s WHERE tenant_id = %s AND id = %s AND deleted_at IS NULL"
 )
 _SNAPSHOT = DriverSql(
