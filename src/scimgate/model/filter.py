@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scimgate.errors import InvalidFilter, InvalidPath
+from scimgate.model.keys import MISSING, member
 from scimgate.model.schemas import GROUP_SCHEMA, USER_SCHEMA, Attribute
 
 # A comparison value as parsed: str, bool, None (null), int, float.
@@ -482,21 +483,6 @@ def parse_datetime(value: str) -> datetime:
 # ----------------------------------------------------------------------- evaluator
 
 _CORE_URNS = frozenset({USER_SCHEMA.lower(), GROUP_SCHEMA.lower()})
-_MISSING: Any = object()
-
-
-def _get(obj: Any, name: str) -> Any:
-    """``obj[name]`` matching the key case-insensitively; ``_MISSING`` when absent."""
-    if not isinstance(obj, dict):
-        return _MISSING
-    value = obj.get(name, _MISSING)
-    if value is not _MISSING:
-        return value
-    lowered = name.lower()
-    for key, value in obj.items():
-        if key.lower() == lowered:
-            return value
-    return _MISSING
 
 
 def _sub_def(attribute: Attribute | None, name: str) -> Attribute | None:
@@ -510,14 +496,14 @@ def _values(
     attributes) and the definition that types them, when known."""
     container: Any = obj
     if path.uri is not None:
-        scoped = _get(obj, path.uri)
-        if scoped is not _MISSING:
+        scoped = member(obj, path.uri)
+        if scoped is not MISSING:
             container = scoped
         elif path.uri.lower() not in _CORE_URNS:
             return [], None
     definition = _sub_def(parent, path.attr)
-    head = _get(container, path.attr)
-    if head is _MISSING or head is None:
+    head = member(container, path.attr)
+    if head is MISSING or head is None:
         return [], definition
     items = head if isinstance(head, list) else [head]
     if path.sub is None:
@@ -525,8 +511,8 @@ def _values(
     sub_definition = _sub_def(definition, path.sub)
     found = []
     for item in items:
-        value = _get(item, path.sub)
-        if value is not _MISSING and value is not None:
+        value = member(item, path.sub)
+        if value is not MISSING and value is not None:
             found.append(value)
     return found, sub_definition
 
