@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from scimgate.errors import InvalidValue, MutabilityViolation, NoTarget
-from scimgate.model.filter import And, Compare, Expr, Not, Or, matches
+from scimgate.model.filter import And, Compare, Expr, Not, Or
+from scimgate.model.matching import matches
 from scimgate.model.patch_values import (
     AttrInfo,
     check_required_subs,

@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from scimgate.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
-from scimgate.model.filter import matches
+from scimgate.model.matching import matches
 from scimgate.model.patch import PatchOperation, apply_patch
 from scimgate.model.patch_members import (
     AddMembers,

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from scimgate.errors import BadRequest, InvalidPath, InvalidValue
-from scimgate.model.filter import And, Compare, Expr, Not, Or, PatchPath, matches, parse_path
+from scimgate.model.filter import And, Compare, Expr, Not, Or, PatchPath, parse_path
 from scimgate.model.keys import MISSING, member
+from scimgate.model.matching import matches
 from scimgate.model.schemas import GROUP_SCHEMA, USER, USER_SCHEMA, Attribute, resolve
 
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")

@@ -13,7 +13,7 @@ Where a value lives decides how it is read:
 
 Every predicate is two-valued (never SQL NULL), so ``not (...)`` means what it
 means in memory: ``ne`` is ``not eq``, and a missing attribute is ``ne``
-anything and ``gt`` nothing. ``scimgate.model.filter.matches`` has the same
+anything and ``gt`` nothing. ``scimgate.model.matching.matches`` has the same
 semantics; the differential tests hold the two together.
 
 Dialect-specific SQL comes from the small elements in
@@ -39,11 +39,11 @@ from scimgate.model.filter import (
     Value,
     ValuePath,
     check_comparison,
-    compare_value,
     parse_datetime,
     parse_path,
 )
 from scimgate.model.filter import Or as OrExpr
+from scimgate.model.matching import compare_value
 from scimgate.model.schemas import Attribute, ResolvedPath, ResourceType, resolve
 from scimgate.storage.json_sql import (
     collate_binary,
