@@ -40,7 +40,6 @@ from scimgate.model.schemas import Attribute
 Value = str | bool | int | float | None
 
 COMPARE_OPS = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
-ORDER_OPS = frozenset({"gt", "ge", "lt", "le"})
 SUBSTRING_OPS = frozenset({"co", "sw", "ew"})
 
 
