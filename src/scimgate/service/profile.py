@@ -174,15 +174,9 @@ def _resolve(doc: dict[str, Any], field: _Field) -> Any:
     head = lookup(container, field.attr)
     if head is MISSING or head is None:
         return None
-    sub = field.sub
     if field.predicate is not None:
-        items = head if isinstance(head, list) else [head]
-        try:
-            chosen = [i for i in items if isinstance(i, dict) and field.predicate(i)]
-        except BadRequest:  # a stored mapping that no longer type-checks yields nothing
-            return None
-        values = chosen if sub is None else [lookup(item, sub) for item in chosen]
-        return next((v for v in values if v is not MISSING and v is not None), None)
+        return _first_match(field, field.predicate, head)
+    sub = field.sub
     if sub is None:
         return head
     if isinstance(head, list):
@@ -190,3 +184,15 @@ def _resolve(doc: dict[str, Any], field: _Field) -> Any:
         return [v for v in found if v is not MISSING and v is not None] or None
     value = lookup(head, sub)
     return None if value is MISSING else value
+
+
+def _first_match(field: _Field, predicate: _Predicate, head: Any) -> Any:
+    """A filtered path yields its first match, since a profile field holds one value."""
+    items = head if isinstance(head, list) else [head]
+    try:
+        chosen = [i for i in items if isinstance(i, dict) and predicate(i)]
+    except BadRequest:  # a stored mapping that no longer type-checks yields nothing
+        return None
+    sub = field.sub
+    values = chosen if sub is None else [field.lookup(item, sub) for item in chosen]
+    return next((v for v in values if v is not MISSING and v is not None), None)
