@@ -24,11 +24,12 @@ run: install
 test: install
 	$(PY) -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
-## make check: formatting, lint, types, dependency audit
+## make check: formatting, lint, types, complexity (xenon rank C: up to 20), dependency audit
 check: install audit
 	$(VENV)/bin/ruff format --check src tests bench .ci
 	$(VENV)/bin/ruff check src tests bench .ci
 	$(VENV)/bin/mypy
+	$(VENV)/bin/xenon --max-absolute C src
 
 ## make audit: known vulnerabilities in the locked dependencies (pip-audit); only warns when
 ## no advisory service answers (e.g. a package mirror without vulnerability data)

@@ -9,6 +9,10 @@ import sys
 from collections.abc import Callable
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from scimgate.model.entities import Tenant
@@ -55,6 +59,30 @@ def test_requests_are_counted_by_tenant_idp_and_outcome(
     assert "invented-tenant" not in text
     assert _sample(text, "scimgate_requests_total", tenant="-", outcome="4xx") == 2.0
     assert _sample(text, "scimgate_request_duration_seconds_count", surface="scim", outcome="2xx")
+
+
+async def _attributed_to_sailpoint(request: Request) -> Response:
+    request.state.scim_idp = "sailpoint"
+    return PlainTextResponse("ok")
+
+
+def test_the_idp_is_the_one_the_scim_layer_detected(app: Starlette) -> None:
+    """The access log and the metrics take the SCIM layer's guess rather than guessing again."""
+    app.router.routes.insert(0, Route("/scim/v2/{tenant}/probe", _attributed_to_sailpoint))
+    with TestClient(app) as http:
+        http.get("/scim/v2/acme/probe", headers={"User-Agent": "Okta SCIM"})
+        text = http.get("/metrics").text
+    assert _sample(text, "scimgate_requests_total", tenant="acme", idp="sailpoint") == 1.0
+    assert _sample(text, "scimgate_requests_total", idp="okta") is None
+
+
+def test_an_unrouted_scim_request_is_still_attributed(
+    client: TestClient, acme_headers: dict[str, str]
+) -> None:
+    refused = client.delete("/scim/v2/acme/ServiceProviderConfig", headers=acme_headers)
+    assert refused.status_code == 405
+    text = client.get("/metrics").text
+    assert _sample(text, "scimgate_requests_total", tenant="acme", idp="okta", outcome="4xx")
 
 
 def test_pool_figures_and_the_webhook_backlog_are_reported(

@@ -45,7 +45,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scimgate.scim.idp import detect_idp
+from scimgate.model.idp import detect_idp
 from scimgate.storage.backlog import webhook_backlog
 from scimgate.storage.database import Database
 
@@ -269,9 +269,8 @@ class ObservabilityMiddleware:
         if path.startswith(_SCIM_PREFIX):
             surface = "scim"
             if status not in _UNLABELLED_STATUSES:
-                tenant = path[len(_SCIM_PREFIX) :].split("/", 1)[0]
-            query = QueryParams(scope.get("query_string", b""))
-            idp = detect_idp(headers, scope["method"], path, query)
+                tenant = _scim_tenant(scope, path)
+            idp = _scim_idp(scope, headers, path)
         else:
             surface = "api" if path.startswith("/api/") else "other"
         if path != "/metrics":
@@ -288,6 +287,21 @@ class ObservabilityMiddleware:
                 "idp": idp,
             },
         )
+
+
+def _scim_tenant(scope: Scope, path: str) -> str:
+    """The slug the SCIM mount matched; read from the path when no route matched."""
+    slug: str | None = scope.get("path_params", {}).get("tenant")
+    return slug if slug is not None else path[len(_SCIM_PREFIX) :].split("/", 1)[0]
+
+
+def _scim_idp(scope: Scope, headers: Headers, path: str) -> str:
+    """The IdP the SCIM layer detected (``scim_context``), detected here only when it never ran."""
+    detected: str | None = (scope.get("state") or {}).get("scim_idp")
+    if detected is not None:
+        return detected
+    query = QueryParams(scope.get("query_string", b""))
+    return detect_idp(headers, scope["method"], path, query)
 
 
 def install(app: Starlette) -> None:

@@ -5,7 +5,7 @@ sends over a whole lifecycle, request by request, in its own shapes and
 headers, and after each step what the resources must look like::
 
     {
-      "idp": "okta",                       # what scimgate.scim.idp must detect
+      "idp": "okta",                       # what scimgate.model.idp must detect
       "source": "...",                     # where the shapes come from
       "headers": {"User-Agent": "...", "Content-Type": "application/scim+json"},
       "steps": [

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from scimgate.scim.idp import detect_idp
+from scimgate.model.idp import detect_idp
 from tests.interop.replay import IDPS, Replayer, load_sample
 
 

@@ -16,11 +16,11 @@ from scimgate.model.filter import (
     PatchPath,
     Present,
     ValuePath,
-    matches,
     parse_datetime,
     parse_filter,
     parse_path,
 )
+from scimgate.model.matching import matches
 from scimgate.model.schemas import GROUP, USER, Attribute, resolve
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -71,10 +71,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     # 256-bit random secret (that needs a preimage); the service compares the
     # hash again with compare_digest before trusting the row.
     (
-        "scimgate.storage.directory",
-        "scim_tokens.c.secret_hash == secret_hash",
-    ): "indexed lookup by hash",
-    (
         "scimgate.storage.api_keys",
         "api_keys.c.secret_hash == secret_hash",
     ): "indexed lookup by hash",

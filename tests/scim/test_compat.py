@@ -17,6 +17,7 @@ import pytest
 
 from scimgate.errors import InvalidValue, NoTarget
 from scimgate.model.filter import Compare, parse_filter, parse_path
+from scimgate.model.idp import IDP_NAMES
 from scimgate.model.patch import PatchResult, apply_patch, parse_patch_request
 from scimgate.model.patch_apply import typed_filter
 from scimgate.model.patch_members import (
@@ -42,7 +43,6 @@ from scimgate.scim.compat import (
     normalize_patch_body,
     normalize_resource_body,
 )
-from scimgate.scim.idp import IDP_NAMES
 from tests.scim.contract import ERROR_SCHEMA, ScimClient, assert_scim_error, resources
 
 ENT = ENTERPRISE_USER_SCHEMA

@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from scimgate.admin import security
 from scimgate.admin.routes import Handler, database_of, render, signed_in, tenant_for
 from scimgate.errors import InvalidValue
-from scimgate.scim.idp import IDP_NAMES
+from scimgate.model.idp import IDP_NAMES
 from scimgate.service import app_view, roles, settings
 from scimgate.service.audit import audit_page, parse_filter
 from scimgate.storage.admins import AdminAccount

@@ -24,7 +24,7 @@ from scimgate.admin.setup_guides import GUIDES, guide_html
 from scimgate.config import Settings
 from scimgate.errors import NotFound, ScimgateError
 from scimgate.model.entities import Tenant
-from scimgate.scim.idp import IDP_NAMES
+from scimgate.model.idp import IDP_NAMES
 from scimgate.service import admins, tokens
 from scimgate.service.audit import audit_page, parse_filter
 from scimgate.service.status import TenantState, provisioning_status, tenant_states

@@ -23,7 +23,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markupsafe import Markup
 
-# IdP key (scimgate.scim.idp) -> setup guide (docs/how-to/connect-<name>.md).
+# IdP key (scimgate.model.idp) -> setup guide (docs/how-to/connect-<name>.md).
 GUIDES = {
     "okta": "okta",
     "entra": "entra-id",

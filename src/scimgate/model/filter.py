@@ -31,17 +31,15 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from scimgate.errors import InvalidFilter, InvalidPath
-from scimgate.model.schemas import GROUP_SCHEMA, USER_SCHEMA, Attribute
+from scimgate.model.schemas import Attribute
 
 # A comparison value as parsed: str, bool, None (null), int, float.
 # Typing a value against an attribute (dateTime, boolean) happens in the compilers.
 Value = str | bool | int | float | None
 
 COMPARE_OPS = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
-ORDER_OPS = frozenset({"gt", "ge", "lt", "le"})
 SUBSTRING_OPS = frozenset({"co", "sw", "ew"})
 
 
@@ -479,66 +477,7 @@ def parse_datetime(value: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-# ----------------------------------------------------------------------- evaluator
-
-_CORE_URNS = frozenset({USER_SCHEMA.lower(), GROUP_SCHEMA.lower()})
-_MISSING: Any = object()
-
-
-def _get(obj: Any, name: str) -> Any:
-    """``obj[name]`` matching the key case-insensitively; ``_MISSING`` when absent."""
-    if not isinstance(obj, dict):
-        return _MISSING
-    value = obj.get(name, _MISSING)
-    if value is not _MISSING:
-        return value
-    lowered = name.lower()
-    for key, value in obj.items():
-        if key.lower() == lowered:
-            return value
-    return _MISSING
-
-
-def _sub_def(attribute: Attribute | None, name: str) -> Attribute | None:
-    return attribute.sub(name) if attribute is not None and attribute.sub_attributes else None
-
-
-def _values(
-    obj: dict[str, Any], path: AttrPath, parent: Attribute | None
-) -> tuple[list[Any], Attribute | None]:
-    """The values ``path`` designates in ``obj`` (flattened over multi-valued
-    attributes) and the definition that types them, when known."""
-    container: Any = obj
-    if path.uri is not None:
-        scoped = _get(obj, path.uri)
-        if scoped is not _MISSING:
-            container = scoped
-        elif path.uri.lower() not in _CORE_URNS:
-            return [], None
-    definition = _sub_def(parent, path.attr)
-    head = _get(container, path.attr)
-    if head is _MISSING or head is None:
-        return [], definition
-    items = head if isinstance(head, list) else [head]
-    if path.sub is None:
-        return items, definition
-    sub_definition = _sub_def(definition, path.sub)
-    found = []
-    for item in items:
-        value = _get(item, path.sub)
-        if value is not _MISSING and value is not None:
-            found.append(value)
-    return found, sub_definition
-
-
-def _present(value: Any) -> bool:
-    if value is None or value == "" or value == [] or value == {}:
-        return False
-    if isinstance(value, dict):
-        return any(_present(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_present(item) for item in value)
-    return True
+# ------------------------------------------------------- comparisons a type takes
 
 
 def check_comparison(op: str, value: Value, attribute: Attribute | None) -> None:
@@ -570,86 +509,3 @@ def check_comparison(op: str, value: Value, attribute: Attribute | None) -> None
         if op in SUBSTRING_OPS:
             raise InvalidFilter(f"'{op}' applies to strings, not dateTime attributes")
         parse_datetime(value)
-
-
-def compare_value(actual: Any, op: str, expected: Value, definition: Attribute | None) -> bool:
-    """One stored value against a non-null filter value (``ne`` excluded:
-    it is ``not eq`` over all values); incomparable types never match."""
-    kind = definition.type if definition is not None else None
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        return isinstance(actual, bool) and isinstance(expected, bool) and (actual == expected)
-    left: Any
-    right: Any
-    if kind == "dateTime" and isinstance(expected, str):
-        right = parse_datetime(expected)
-        try:
-            left = actual if isinstance(actual, datetime) else parse_datetime(str(actual))
-        except InvalidFilter:
-            return False
-    elif isinstance(expected, str):
-        if not isinstance(actual, str):
-            return False
-        exact = definition is not None and definition.case_exact
-        left, right = (actual, expected) if exact else (actual.lower(), expected.lower())
-    elif isinstance(actual, int | float) and expected is not None:
-        left, right = actual, expected
-    else:
-        return False
-    if op == "eq":
-        return bool(left == right)
-    if op == "co":
-        return bool(right in left)
-    if op == "sw":
-        return bool(left.startswith(right))
-    if op == "ew":
-        return bool(left.endswith(right))
-    if op == "gt":
-        return bool(left > right)
-    if op == "ge":
-        return bool(left >= right)
-    if op == "lt":
-        return bool(left < right)
-    return bool(left <= right)
-
-
-def _matches_compare(expr: Compare, obj: dict[str, Any], parent: Attribute | None) -> bool:
-    values, definition = _values(obj, expr.path, parent)
-    # A comparison on a multi-valued complex attribute compares its "value" sub-attribute.
-    if expr.path.sub is None and values and all(isinstance(value, dict) for value in values):
-        values = [value.get("value") for value in values if value.get("value") is not None]
-        definition = _sub_def(definition, "value")
-    op = expr.op
-    check_comparison(op, expr.value, definition)
-    if expr.value is None:
-        return any(_present(value) for value in values) == (op == "ne")
-    if op == "ne":
-        return not any(compare_value(value, "eq", expr.value, definition) for value in values)
-    return any(compare_value(value, op, expr.value, definition) for value in values)
-
-
-def matches(expr: Expr, obj: dict[str, Any], attribute: Attribute | None = None) -> bool:
-    """Evaluate ``expr`` against one JSON object in memory (used for value
-    filters inside PATCH paths, e.g. one item of ``emails``). ``attribute`` is
-    the complex attribute ``obj`` is an instance of; its sub-attributes say
-    which comparisons are case-exact (case-insensitive when unknown).
-
-    Semantics match the SQL compiler's: ``ne`` is ``not eq`` (so a missing
-    attribute is ``ne`` anything), a comparison on a multi-valued attribute
-    holds when any value satisfies it, ``pr`` ignores null and empty values,
-    ordering applies to strings, numbers and dateTimes. A comparison the
-    attribute's type cannot take (``gt`` on a boolean, ``co`` on a number)
-    raises ``InvalidFilter``.
-    """
-    if isinstance(expr, Compare):
-        return _matches_compare(expr, obj, attribute)
-    if isinstance(expr, And):
-        return matches(expr.left, obj, attribute) and matches(expr.right, obj, attribute)
-    if isinstance(expr, Or):
-        return matches(expr.left, obj, attribute) or matches(expr.right, obj, attribute)
-    if isinstance(expr, Not):
-        return not matches(expr.expr, obj, attribute)
-    if isinstance(expr, Present):
-        values, _ = _values(obj, expr.path, attribute)
-        return any(_present(value) for value in values)
-    values, definition = _values(obj, expr.path, attribute)
-    return any(isinstance(item, dict) and matches(expr.filter, item, definition) for item in values)

@@ -56,6 +56,7 @@ from scimgate.errors import (
     PayloadTooLarge,
 )
 from scimgate.model.filter import Expr, PatchPath, parse_path
+from scimgate.model.keys import MISSING, member
 from scimgate.model.patch_apply import Target, Work, apply_target, eq_term, typed_filter
 from scimgate.model.schemas import PATCH_OP_SCHEMA, Attribute, ResourceType, Schema, resolve
 
@@ -66,7 +67,6 @@ _OPS = {ADD: ADD, REPLACE: REPLACE, REMOVE: REMOVE}
 _PATCH_OP_LOWER = PATCH_OP_SCHEMA.lower()
 _IGNORED_KEYS = frozenset({"id", "meta", "schemas"})
 _NAME = re.compile(r"[A-Za-z$_][A-Za-z0-9$_\-]*\Z")
-_ABSENT: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,17 +95,6 @@ def located(exc: BadRequest, index: int) -> BadRequest:
     return type(exc)(f"Operations[{index}]: {exc.detail}")
 
 
-def _member(obj: dict[str, Any], name: str) -> Any:
-    """``obj[name]`` matched case-insensitively, or ``_ABSENT``."""
-    found = obj.get(name, _ABSENT)
-    if found is _ABSENT:
-        lowered = name.lower()
-        for key, value in obj.items():
-            if isinstance(key, str) and key.lower() == lowered:
-                return value
-    return found
-
-
 # -- parsing ---------------------------------------------------------------------
 
 
@@ -119,13 +108,13 @@ def parse_patch_request(body: Any, *, max_operations: int) -> list[PatchOperatio
     """
     if not isinstance(body, dict):
         raise InvalidSyntax("A PATCH body must be a JSON object")
-    schemas = _member(body, "schemas")
-    if schemas is not _ABSENT:
+    schemas = member(body, "schemas")
+    if schemas is not MISSING:
         if not isinstance(schemas, list) or not all(isinstance(s, str) for s in schemas):
             raise InvalidSyntax("'schemas' must be an array of strings")
         if not any(s.lower() == _PATCH_OP_LOWER for s in schemas):
             raise InvalidSyntax(f"'schemas' must contain {PATCH_OP_SCHEMA}")
-    operations = _member(body, "Operations")
+    operations = member(body, "Operations")
     if not isinstance(operations, list):
         raise InvalidSyntax("A PATCH body needs an 'Operations' array")
     if not operations:
@@ -146,19 +135,19 @@ def parse_patch_request(body: Any, *, max_operations: int) -> list[PatchOperatio
 def _parse_operation(raw: Any) -> PatchOperation:
     if not isinstance(raw, dict):
         raise InvalidSyntax("An operation must be a JSON object")
-    name = _member(raw, "op")
+    name = member(raw, "op")
     op = _OPS.get(name) if isinstance(name, str) else None
     if op is None:
         raise InvalidSyntax(f"Unknown op {name!r}: expected add, replace or remove")
-    text = _member(raw, "path")
-    if text is _ABSENT or text is None:
+    text = member(raw, "path")
+    if text is MISSING or text is None:
         text = None
     elif not isinstance(text, str):
         raise InvalidPath("'path' must be a string")
     else:
         text = text.strip() or None
-    value = _member(raw, "value")
-    has_value = value is not _ABSENT
+    value = member(raw, "value")
+    has_value = value is not MISSING
     if text is None:
         if op == REMOVE:
             raise NoTarget("A remove operation needs a path (RFC 7644 §3.5.2.2)")

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from scimgate.errors import InvalidValue, MutabilityViolation, NoTarget
-from scimgate.model.filter import And, Compare, Expr, Not, Or, matches
+from scimgate.model.filter import And, Compare, Expr, Not, Or
+from scimgate.model.matching import matches
 from scimgate.model.patch_values import (
     AttrInfo,
     check_required_subs,
@@ -88,31 +89,13 @@ def apply_target(
 ) -> None:
     """Apply ``op`` with ``value`` at ``t``. ``explicit`` is True when the
     client wrote the path, False for a key of a path-less value object."""
-    attr, sub = t.attr, t.sub
+    attr = t.attr
     if t.rows:
         raise ValueError("Group members must be split off with split_member_operations")
-    if attr.mutability == "readOnly" or (sub is not None and sub.mutability == "readOnly"):
-        if explicit:
-            name = t.label if sub is None else f"{t.label}.{sub.name}"
-            raise MutabilityViolation(f"Attribute '{name}' is read-only")
+    if _left_alone(t, explicit):
         return
-    if attr.mutability == "writeOnly" or (sub is not None and sub.mutability == "writeOnly"):
-        return  # password: accepted, never stored
     current = work.get(t.container, attr.name)
-    ai = info(attr)
-    if t.filter is not None:
-        new = _filtered(op, t, ai, current, value)
-    elif attr.multi_valued:
-        if sub is None:
-            new = _items(op, t, ai, current, value, has_value)
-        else:
-            new = _sub_of_items(op, t, sub, ai, current, value)
-    elif sub is not None:
-        new = _sub_of_single(op, t, sub, ai, current, value)
-    elif attr.type == "complex":
-        new = _complex(op, t, ai, current, value)
-    else:
-        new = None if op == _REMOVE else simple(attr, value, t.label)
+    new = _new_value(op, t, info(attr), current, value, has_value)
     if new is current:
         return
     if new is None and attr.required:
@@ -120,6 +103,36 @@ def apply_target(
     if attr.mutability == "immutable" and current is not None and new != current:
         raise MutabilityViolation(f"Attribute '{t.label}' is immutable and already has a value")
     work.set(t.container, attr.name, new)
+
+
+def _left_alone(t: Target, explicit: bool) -> bool:
+    """Whether the operation skips ``t``: a read-only attribute inside a
+    path-less value object, or a write-only one. A read-only attribute the
+    client named in its path is refused."""
+    attr, sub = t.attr, t.sub
+    if attr.mutability == "readOnly" or (sub is not None and sub.mutability == "readOnly"):
+        if explicit:
+            name = t.label if sub is None else f"{t.label}.{sub.name}"
+            raise MutabilityViolation(f"Attribute '{name}' is read-only")
+        return True
+    # password: accepted, never stored
+    return attr.mutability == "writeOnly" or (sub is not None and sub.mutability == "writeOnly")
+
+
+def _new_value(op: str, t: Target, ai: AttrInfo, current: Any, value: Any, has_value: bool) -> Any:
+    """The attribute's value after the operation, by the shape of the target."""
+    attr, sub = t.attr, t.sub
+    if t.filter is not None:
+        return _filtered(op, t, ai, current, value)
+    if attr.multi_valued:
+        if sub is None:
+            return _items(op, t, ai, current, value, has_value)
+        return _sub_of_items(op, t, sub, ai, current, value)
+    if sub is not None:
+        return _sub_of_single(op, t, sub, ai, current, value)
+    if attr.type == "complex":
+        return _complex(op, t, ai, current, value)
+    return None if op == _REMOVE else simple(attr, value, t.label)
 
 
 def _complex(op: str, t: Target, ai: AttrInfo, current: Any, value: Any) -> Any:
@@ -219,45 +232,69 @@ def _sub_of_items(
 def _filtered(op: str, t: Target, ai: AttrInfo, current: Any, value: Any) -> Any:
     """``emails[type eq "work"]`` and ``emails[type eq "work"].value``."""
     assert t.filter is not None
-    flt, attr, sub = t.filter, t.attr, t.sub
     items = current if isinstance(current, list) else []
+    hits = _hits(t, t.filter, items)
+    patch = _filter_patch(op, t, ai, value)
+    if patch is None:
+        return _remove_hits(t, current, items, hits)
+    result, touched = _patch_hits(op, t, t.filter, ai, items, hits, patch)
+    if ai.has_primary:
+        _settle_primary(result, touched)
+    return current if result == items else result
+
+
+def _hits(t: Target, flt: Expr, items: list[Any]) -> list[int]:
+    """The positions of the items the filter selects."""
     if t.eq is not None:
         name, wanted, exact = t.eq
-        hits = [i for i, item in enumerate(items) if _equals(item, name, wanted, exact)]
-    else:
-        hits = [
-            i for i, item in enumerate(items) if isinstance(item, dict) and matches(flt, item, attr)
-        ]
+        return [i for i, item in enumerate(items) if _equals(item, name, wanted, exact)]
+    return [
+        i for i, item in enumerate(items) if isinstance(item, dict) and matches(flt, item, t.attr)
+    ]
+
+
+def _filter_patch(op: str, t: Target, ai: AttrInfo, value: Any) -> dict[str, Any] | None:
+    """What to write into each selected item; None when the operation removes."""
+    sub = t.sub
     if sub is not None:
         typed = None if op == _REMOVE else simple(sub, value, f"{t.label}.{sub.name}")
-        if typed is None:
-            return _strip(current, items, hits, sub.name)
-        patch: dict[str, Any] = {sub.name: typed}
-    else:
-        given = None if op == _REMOVE else complex_value(ai, value, t.label)
-        if given is None:
-            if not hits:
-                return current
-            chosen = set(hits)
-            return [item for i, item in enumerate(items) if i not in chosen] or None
-        patch = given
+        return None if typed is None else {sub.name: typed}
+    return None if op == _REMOVE else complex_value(ai, value, t.label)
+
+
+def _remove_hits(t: Target, current: Any, items: list[Any], hits: list[int]) -> Any:
+    if t.sub is not None:
+        return _strip(current, items, hits, t.sub.name)
+    if not hits:
+        return current
+    chosen = set(hits)
+    return [item for i, item in enumerate(items) if i not in chosen] or None
+
+
+def _patch_hits(
+    op: str,
+    t: Target,
+    flt: Expr,
+    ai: AttrInfo,
+    items: list[Any],
+    hits: list[int],
+    patch: dict[str, Any],
+) -> tuple[list[Any], list[int]]:
+    """The items with ``patch`` written into the selected ones, or into a new
+    item the filter describes when it selects none; and the positions written."""
     result = list(items)
     if hits:
         # replace of a whole item swaps it (the filter's eq terms kept as
         # defaults so it still answers to the filter); add merges into it
-        base = (_seed(ai, flt) or {}) if sub is None and op == _REPLACE else None
+        base = (_seed(ai, flt) or {}) if t.sub is None and op == _REPLACE else None
         for i in hits:
             result[i] = {**base, **patch} if base is not None else {**items[i], **patch}
-        touched: list[int] = hits
-    else:
-        seed = _seed(ai, flt)
-        if seed is None:
-            raise NoTarget(f"No value of '{t.label}' matches the filter")
-        result.append({**seed, **patch})
-        touched = [len(result) - 1]
-    if ai.has_primary:
-        _settle_primary(result, touched)
-    return current if result == items else result
+        return result, hits
+    seed = _seed(ai, flt)
+    if seed is None:
+        raise NoTarget(f"No value of '{t.label}' matches the filter")
+    result.append({**seed, **patch})
+    return result, [len(result) - 1]
 
 
 def typed_filter(attr: Attribute, flt: Expr) -> Expr:

@@ -26,8 +26,8 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scimgate.errors import ScimgateError
+from scimgate.model.idp import detect_idp
 from scimgate.observability import current_request_id
-from scimgate.scim.idp import detect_idp
 from scimgate.service.audit import AuditRecorder, RequestRecord, summarize_document
 from scimgate.service.clock import utcnow
 from scimgate.service.tokens import Principal

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from scimgate.config import Settings
-from scimgate.scim.idp import UNKNOWN, detect_idp
+from scimgate.model.idp import UNKNOWN, detect_idp
 from scimgate.scim.ratelimit import TokenBuckets
 from scimgate.service.scope import Limits, TenantScope
 from scimgate.service.tokens import Principal, TokenAuthenticator
@@ -38,7 +38,7 @@ class ScimContext:
     principal: Principal
     scope: TenantScope
     inline_db: bool
-    idp: str = UNKNOWN  # who sent it, as scimgate.scim.idp guesses: "okta", "entra", ...
+    idp: str = UNKNOWN  # who sent it, as scimgate.model.idp guesses: "okta", "entra", ...
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a (blocking) service call.
@@ -59,6 +59,10 @@ async def scim_context(request: Request) -> ScimContext:
     settings: Settings = state.settings
     authenticator: TokenAuthenticator = state.authenticator
     slug: str = request.path_params["tenant"]
+    # Detected before authentication so that a refused request is attributed
+    # too; the audit wrapper and the access log read it from the request state.
+    idp = detect_idp(request.headers, request.method, request.url.path, request.query_params)
+    request.state.scim_idp = idp
     authorization = request.headers.get("authorization")
     inline = db.dialect == "sqlite"
     if inline:
@@ -69,8 +73,7 @@ async def scim_context(request: Request) -> ScimContext:
     limiter = _rate_limiter(request, settings)
     if limiter is not None:
         limiter.acquire(principal.token_id)
-    idp = detect_idp(request.headers, request.method, request.url.path, request.query_params)
-    request.state.scim_principal, request.state.scim_idp = principal, idp  # for the audit log
+    request.state.scim_principal = principal  # for the audit log
     return ScimContext(
         settings=settings, principal=principal, scope=scope, inline_db=inline, idp=idp
     )

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from scimgate.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
-from scimgate.model.filter import Expr, matches
+from scimgate.model.filter import Expr
 from scimgate.model.lifecycle import (
     GROUP_CREATED,
     GROUP_DELETED,
@@ -21,6 +21,7 @@ from scimgate.model.lifecycle import (
     GROUP_MEMBER_REMOVED,
     GROUP_UPDATED,
 )
+from scimgate.model.matching import matches
 from scimgate.model.patch import PatchOperation, apply_patch
 from scimgate.model.patch_members import (
     AddMembers,

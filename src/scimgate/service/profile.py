@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from scimgate.errors import BadRequest, InvalidPath, InvalidValue
-from scimgate.model.filter import And, Compare, Expr, Not, Or, PatchPath, matches, parse_path
+from scimgate.model.filter import And, Compare, Expr, Not, Or, PatchPath, parse_path
+from scimgate.model.keys import MISSING, member
+from scimgate.model.matching import matches
 from scimgate.model.schemas import GROUP_SCHEMA, USER, USER_SCHEMA, Attribute, resolve
 
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 _CORE_URNS = frozenset({USER_SCHEMA.lower(), GROUP_SCHEMA.lower()})
-_MISSING: Any = object()
 MAX_FIELDS = 100
 
 
@@ -40,21 +41,7 @@ _Predicate = Callable[[dict[str, Any]], bool]
 
 def _exact(obj: Any, name: str) -> Any:
     """Stored documents use the schemas' canonical names: a plain ``dict.get``."""
-    return obj.get(name, _MISSING) if isinstance(obj, dict) else _MISSING
-
-
-def _folded(obj: Any, name: str) -> Any:
-    """``obj[name]`` matched case-insensitively, for names no schema defines."""
-    if not isinstance(obj, dict):
-        return _MISSING
-    value = obj.get(name, _MISSING)
-    if value is not _MISSING:
-        return value
-    lowered = name.lower()
-    for key, item in obj.items():
-        if key.lower() == lowered:
-            return item
-    return _MISSING
+    return obj.get(name, MISSING) if isinstance(obj, dict) else MISSING
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +131,7 @@ def _compile_field(name: str, text: str) -> _Field:
         attr=attribute.name if attribute is not None else path.path.attr,
         sub=_sub_name(attribute, sub),
         predicate=predicate,
-        lookup=_exact if attribute is not None else _folded,
+        lookup=_exact if attribute is not None else member,
     )
 
 
@@ -185,21 +172,27 @@ def _resolve(doc: dict[str, Any], field: _Field) -> Any:
     lookup = field.lookup
     container: Any = doc if field.container is None else lookup(doc, field.container)
     head = lookup(container, field.attr)
-    if head is _MISSING or head is None:
+    if head is MISSING or head is None:
         return None
-    sub = field.sub
     if field.predicate is not None:
-        items = head if isinstance(head, list) else [head]
-        try:
-            chosen = [i for i in items if isinstance(i, dict) and field.predicate(i)]
-        except BadRequest:  # a stored mapping that no longer type-checks yields nothing
-            return None
-        values = chosen if sub is None else [lookup(item, sub) for item in chosen]
-        return next((v for v in values if v is not _MISSING and v is not None), None)
+        return _first_match(field, field.predicate, head)
+    sub = field.sub
     if sub is None:
         return head
     if isinstance(head, list):
         found = [lookup(item, sub) for item in head]
-        return [v for v in found if v is not _MISSING and v is not None] or None
+        return [v for v in found if v is not MISSING and v is not None] or None
     value = lookup(head, sub)
-    return None if value is _MISSING else value
+    return None if value is MISSING else value
+
+
+def _first_match(field: _Field, predicate: _Predicate, head: Any) -> Any:
+    """A filtered path yields its first match, since a profile field holds one value."""
+    items = head if isinstance(head, list) else [head]
+    try:
+        chosen = [i for i in items if isinstance(i, dict) and predicate(i)]
+    except BadRequest:  # a stored mapping that no longer type-checks yields nothing
+        return None
+    sub = field.sub
+    values = chosen if sub is None else [field.lookup(item, sub) for item in chosen]
+    return next((v for v in values if v is not MISSING and v is not None), None)

@@ -73,7 +73,6 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "attribute_mapping": check_mapping,
     "scim_extensions": _extensions,
 }
-SETTING_NAMES = tuple(_CHECKS)
 
 
 def validate_changes(changes: dict[str, Any]) -> dict[str, Any]:

@@ -46,16 +46,6 @@ def token_from_row(row: Any) -> ScimToken:
     )
 
 
-_TOKEN_WITH_TENANT = sa.select(
-    scim_tokens,
-    tenants.c.slug.label("tenant_slug"),
-    tenants.c.name.label("tenant_name"),
-    tenants.c.created_at.label("tenant_created_at"),
-    tenants.c.disabled.label("tenant_disabled"),
-    tenants.c.settings.label("tenant_settings"),
-).join(tenants, tenants.c.id == scim_tokens.c.tenant_id)
-
-
 _TOKEN_BY_HASH = DriverSql(
     "SELECT t.id, t.tenant_id, t.name, t.prefix, t.created_at, t.expires_at,"
     " t.last_used_at, t.revoked_at, t.secret_hash,"
@@ -65,7 +55,10 @@ _TOKEN_BY_HASH = DriverSql(
 
 
 def find_token(driver: Any, sqlite: bool, secret_hash: str) -> tuple[ScimToken, Tenant, str] | None:
-    """``Directory.token_by_hash`` on a bare DB-API connection (see ``Database.find_token``)."""
+    """The token with this hash, its tenant, and the stored hash (for a constant-time check).
+
+    Read on a bare DB-API connection, see ``Database.find_token``.
+    """
     row = driver.execute(_TOKEN_BY_HASH.text(sqlite), (secret_hash,)).fetchone()
     if row is None:
         return None
@@ -140,23 +133,6 @@ class Directory:
         self._conn.execute(
             tenants.update().where(tenants.c.id == tenant_id).values(disabled=disabled)
         )
-
-    def token_by_hash(self, secret_hash: str) -> tuple[ScimToken, Tenant, str] | None:
-        """The token with this hash, its tenant, and the stored hash (for a constant-time check)."""
-        row = self._conn.execute(
-            _TOKEN_WITH_TENANT.where(scim_tokens.c.secret_hash == secret_hash)
-        ).first()
-        if row is None:
-            return None
-        tenant = Tenant(
-            id=row.tenant_id,
-            slug=row.tenant_slug,
-            name=row.tenant_name,
-            created_at=row.tenant_created_at,
-            disabled=row.tenant_disabled,
-            settings=row.tenant_settings or {},
-        )
-        return token_from_row(row), tenant, row.secret_hash
 
     def touch_token(self, token_id: str, now: datetime) -> None:
         self._conn.execute(

@@ -13,7 +13,7 @@ Where a value lives decides how it is read:
 
 Every predicate is two-valued (never SQL NULL), so ``not (...)`` means what it
 means in memory: ``ne`` is ``not eq``, and a missing attribute is ``ne``
-anything and ``gt`` nothing. ``scimgate.model.filter.matches`` has the same
+anything and ``gt`` nothing. ``scimgate.model.matching.matches`` has the same
 semantics; the differential tests hold the two together.
 
 Dialect-specific SQL comes from the small elements in
@@ -39,11 +39,11 @@ from scimgate.model.filter import (
     Value,
     ValuePath,
     check_comparison,
-    compare_value,
     parse_datetime,
     parse_path,
 )
 from scimgate.model.filter import Or as OrExpr
+from scimgate.model.matching import compare_value
 from scimgate.model.schemas import Attribute, ResolvedPath, ResourceType, resolve
 from scimgate.storage.json_sql import (
     collate_binary,
@@ -490,37 +490,42 @@ def sort_key(rt: ResourceType, path: str) -> ColumnElement[Any]:
         raise InvalidValue("sortBy takes an attribute path, not a filter")
     resolved = _resolve(rt, parsed.path, InvalidValue)
     attribute, sub = resolved.attribute, resolved.sub_attribute
-    target = sub or attribute
     table = _table(rt)
     if (rt.name, attribute.name) in _RELATIONS or (attribute.name == "meta" and sub is None):
         raise InvalidValue(f"cannot sort by '{parsed.path.text}'")
     if attribute.multi_valued:
-        if attribute.type != "complex":
-            raise InvalidValue(f"cannot sort by '{parsed.path.text}'")
-        item = sub or attribute.sub("value")
+        item = (sub or attribute.sub("value")) if attribute.type == "complex" else None
         if item is None:
             raise InvalidValue(f"cannot sort by '{parsed.path.text}'")
-        target = item
         read = _primary_or_first(table, _doc_steps(resolved, rt), item.name)
-    elif target.type == "complex":
+        return read if item.case_exact else sa.func.lower(read)
+    target = sub or attribute
+    if target.type == "complex":
         raise InvalidValue(f"'{parsed.path.text}' is complex: sort by one of its sub-attributes")
-    else:
-        try:
-            operand = _Compiler(rt)._single(resolved)
-        except InvalidFilter as exc:
-            raise InvalidValue(exc.detail) from None
-        if isinstance(operand, _VersionOperand):
-            return operand.column
-        if isinstance(operand, _ConstantOperand):
-            return sa.literal(operand.value)
-        if isinstance(operand, _ColumnOperand) and target.type in ("dateTime", "boolean"):
-            return operand.column
-        if isinstance(operand, _JsonOperand) and target.type in ("integer", "decimal"):
-            return operand.number()
-        read = operand.text()
-        if operand.lowered or target.case_exact:
-            return read
-    return read if target.case_exact else sa.func.lower(read)
+    return _single_sort_key(rt, resolved, target)
+
+
+def _single_sort_key(
+    rt: ResourceType, resolved: ResolvedPath, target: Attribute
+) -> ColumnElement[Any]:
+    """A single-valued attribute's sort key: its column or JSON value, typed
+    where the type orders differently from its text."""
+    try:
+        operand = _Compiler(rt)._single(resolved)
+    except InvalidFilter as exc:
+        raise InvalidValue(exc.detail) from None
+    if isinstance(operand, _VersionOperand):
+        return operand.column
+    if isinstance(operand, _ConstantOperand):
+        return sa.literal(operand.value)
+    if isinstance(operand, _ColumnOperand) and target.type in ("dateTime", "boolean"):
+        return operand.column
+    if isinstance(operand, _JsonOperand) and target.type in ("integer", "decimal"):
+        return operand.number()
+    read = operand.text()
+    if operand.lowered or target.case_exact:
+        return read
+    return sa.func.lower(read)
 
 
 def _primary_or_first(table: sa.Table, steps: tuple[str, ...], name: str) -> ColumnElement[Any]:

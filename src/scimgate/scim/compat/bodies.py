@@ -13,9 +13,10 @@ from typing import Any
 
 from scimgate.errors import BadRequest
 from scimgate.model.filter import parse_path
+from scimgate.model.keys import key_of
 from scimgate.model.schemas import Attribute, ResourceType, resolve
 from scimgate.scim.compat.registry import OPERATION_REWRITES, RESOURCE_REWRITES, VALUE_FIXES
-from scimgate.scim.compat.shape import Shape, key_of, shape_for
+from scimgate.scim.compat.shape import Shape, shape_for
 from scimgate.scim.compat.values import AttrPlan, compile_plan, fix_object, fix_value
 from scimgate.service.resource_services import bulk_target
 

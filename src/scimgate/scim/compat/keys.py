@@ -16,8 +16,9 @@ from typing import Any
 
 from scimgate.errors import BadRequest
 from scimgate.model.filter import parse_path
+from scimgate.model.keys import key_of
 from scimgate.model.schemas import ENTERPRISE_USER_SCHEMA
-from scimgate.scim.compat.shape import Shape, key_of, set_key
+from scimgate.scim.compat.shape import Shape, set_key
 
 _CORE = ""  # stands for the resource type's own core schema URN
 # OneLogin's templates use SCIM 1.1-style names for the 2.0 schemas. Longer

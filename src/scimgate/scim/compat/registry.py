@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from scimgate.model.idp import ENTRA, GOOGLE, JUMPCLOUD, OKTA, ONELOGIN, PING, SAILPOINT
 from scimgate.scim.compat import keys
 from scimgate.scim.compat.shape import Shape
 from scimgate.scim.compat.values import (
@@ -26,7 +27,6 @@ from scimgate.scim.compat.values import (
     STRING_BOOLEANS,
     ValueFix,
 )
-from scimgate.scim.idp import ENTRA, GOOGLE, JUMPCLOUD, OKTA, ONELOGIN, PING, SAILPOINT
 
 ResourceRewrite = Callable[[dict[Any, Any], Shape], None]
 OperationRewrite = Callable[[dict[Any, Any], Shape], "list[dict[Any, Any]] | None"]

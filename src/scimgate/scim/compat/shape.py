@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from scimgate.model.keys import key_of
 from scimgate.model.schemas import COMMON_ATTRIBUTES, ResourceType, Schema
 from scimgate.scim.compat.values import AttrPlan, ValueFix, compile_plan, schema_plans
 
@@ -84,18 +85,6 @@ def shape_for(rt: ResourceType, registered: frozenset[str], fixes: Sequence[Valu
         entry = (rt, Shape(rt, registered, fixes))
         _SHAPES[key] = entry
     return entry[1]
-
-
-def key_of(obj: dict[Any, Any], name: str) -> Any:
-    """The key of ``obj`` spelled like ``name`` in any letter case, or None.
-    Member names are case-insensitive (RFC 7643 §2.1)."""
-    if name in obj:
-        return name
-    lowered = name.lower()
-    for key in obj:
-        if isinstance(key, str) and key.lower() == lowered:
-            return key
-    return None
 
 
 def set_key(obj: dict[Any, Any], name: str, value: Any) -> None:
