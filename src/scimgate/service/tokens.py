@@ -1,8 +1,9 @@
 """SCIM bearer tokens: generated once, shown once, stored as a SHA-256 hash.
 
 Why SHA-256 and not argon2: the secret is 256 random bits, so there is
-nothing to brute-force and a slow hash would only add ~50 ms to every SCIM
-request. argon2 is for low-entropy secrets (admin passwords).
+nothing to brute-force, and a slow hash would add its full cost to every SCIM
+request (bench/README.md has the figure). argon2 is for low-entropy secrets
+(admin passwords).
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ class AuditStore:
     @property
     def _mine(self) -> sa.ColumnElement[bool]:
         # Built on use: every SCIM request makes a repository, few read the audit
-        # log, and building this expression costs ~100 µs (a tenth of a GET).
+        # log, and building this expression is a visible share of a GET.
         return audit_log.c.tenant_id == self._tenant_id
 
     def page(self, where: AuditFilter, limit: int) -> list[AuditEntry]:

@@ -1,10 +1,10 @@
 """Hot-path statements sent straight to the DB-API driver, inside SQLAlchemy's transaction.
 
 Why bypass Core here: building ``sa.select(...).where(...)`` and its cache key
-costs ~250 µs per statement under load, a prebuilt Core statement ~75 µs, the
-driver's own cursor ~6 µs (measured on the bench machine, SQLite). The few
-statements every SCIM request runs (token lookup, get by id, the write of a
-user) use this module; everything else stays in Core.
+costs far more per statement than a prebuilt Core statement, which in turn
+costs far more than the driver's own cursor (bench/README.md, "Figures behind
+the code"). The few statements every SCIM request runs (token lookup, get by
+id, the write of a user) use this module; everything else stays in Core.
 
 SQL is written once with ``%s`` placeholders (psycopg) and rewritten to ``?``
 for sqlite3. Values come back as the driver gives them; the ``*_value``

@@ -51,8 +51,8 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
 def _on_sqlite_begin(connection: sa.Connection) -> None:
     # Write transactions take the write lock up front (BEGIN IMMEDIATE), so a
     # second writer waits for busy_timeout instead of failing on lock upgrade.
-    # Straight to sqlite3: exec_driver_sql would cost ~40 µs of SQLAlchemy
-    # execution machinery per transaction for a statement with no result.
+    # Straight to sqlite3: exec_driver_sql would run SQLAlchemy's execution
+    # machinery on every transaction for a statement with no result.
     mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
     driver = connection.connection.driver_connection
     assert driver is not None
@@ -78,7 +78,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> sa.Engi
             # No ROLLBACK when a connection goes back to the pool: every
             # Connection ends its transaction itself (commit, or rollback on
             # close), and Database.find_token reads in autocommit, so the reset
-            # would only add a no-op ROLLBACK (~15 µs) to every checkin.
+            # would only add a no-op ROLLBACK to every checkin.
             pool_reset_on_return=None,
         )
         sa.event.listen(engine, "connect", _on_sqlite_connect)

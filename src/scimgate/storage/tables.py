@@ -72,8 +72,8 @@ class UserRecord(Base):
         sa.Index(None, "tenant_id", "id"),
         sa.Index(None, "tenant_id", "deleted_at"),
         # The users SCIM can see, in list order: a page deep into a 100k-user
-        # tenant skips index entries instead of table rows (SQLite: 6 ms
-        # instead of 157 ms for startIndex=99801).
+        # tenant skips index entries instead of table rows (bench/README.md
+        # has the deep-page figures).
         sa.Index(
             "ix_users_live_tenant_id_id",
             "tenant_id",
