@@ -46,7 +46,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scimgate.model.idp import detect_idp
-from scimgate.storage.backlog import webhook_backlog
+from scimgate.service.monitoring import webhook_backlog
 from scimgate.storage.database import Database
 
 REQUEST_ID_HEADER = "x-request-id"

@@ -14,9 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 from scimgate.model.entities import ScimToken, Tenant, TenantSettings
-from scimgate.service.app_view import AppGroup, AppUser, EventPage, Page
-from scimgate.storage.events import StoredEvent
-from scimgate.storage.roles import RoleRow, RuleRow
+from scimgate.service.app_view import AppGroup, AppUser, EventPage, Page, StoredEvent
+from scimgate.service.roles import RoleRow, RuleRow
 
 
 def _timestamp(value: datetime) -> str:

@@ -24,7 +24,7 @@ from scimgate.service.clock import utcnow
 from scimgate.service.profile import ProfileMapping, compile_mapping
 from scimgate.service.users import UserNotFound
 from scimgate.storage.database import Database
-from scimgate.storage.events import StoredEvent
+from scimgate.storage.events import StoredEvent as StoredEvent
 from scimgate.storage.repository import TenantRepository
 from scimgate.storage.rows import UserRow
 

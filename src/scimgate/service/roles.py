@@ -21,7 +21,8 @@ from scimgate.service import lifecycle
 from scimgate.service.clock import utcnow
 from scimgate.storage.database import Database
 from scimgate.storage.repository import TenantRepository
-from scimgate.storage.roles import RoleRow, RuleRow
+from scimgate.storage.roles import RoleRow as RoleRow
+from scimgate.storage.roles import RuleRow as RuleRow
 
 DEFAULT_PRIORITY = 100
 MAX_PRIORITY = 1_000_000
