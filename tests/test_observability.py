@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from scimgate.model.entities import Tenant
 from scimgate.observability import JsonFormatter, _request_id
 from scimgate.service import webhooks as webhook_service
+from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import IssuedToken
 from scimgate.storage.database import Database
 
@@ -60,7 +61,9 @@ def test_requests_are_counted_by_tenant_idp_and_outcome(
 def test_pool_figures_and_the_webhook_backlog_are_reported(
     client: TestClient, db: Database, acme_headers: dict[str, str]
 ) -> None:
-    hook = webhook_service.create_webhook(db, "acme", "https://receiver.example.test/hook")
+    hook = webhook_service.create_webhook(
+        db, get_tenant(db, "acme"), "https://receiver.example.test/hook"
+    )
     for name in ("a", "b"):
         body = {"schemas": [USER], "userName": name}
         client.post("/scim/v2/acme/Users", json=body, headers=acme_headers)
