@@ -119,7 +119,9 @@ def make_token(db: Database) -> Callable[..., IssuedToken]:
     def make(
         slug: str, name: str = "Test token", expires_in_days: int | None = None
     ) -> IssuedToken:
-        return token_service.create_token(db, slug, name, expires_in_days)
+        return token_service.create_token(
+            db, tenant_service.get_tenant(db, slug), name, expires_in_days
+        )
 
     return make
 

@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from scimgate.model.entities import Tenant
 from scimgate.observability import JsonFormatter, _request_id
 from scimgate.service import webhooks as webhook_service
+from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import IssuedToken
 from scimgate.storage.database import Database
 
@@ -88,7 +89,9 @@ def test_an_unrouted_scim_request_is_still_attributed(
 def test_pool_figures_and_the_webhook_backlog_are_reported(
     client: TestClient, db: Database, acme_headers: dict[str, str]
 ) -> None:
-    hook = webhook_service.create_webhook(db, "acme", "https://receiver.example.test/hook")
+    hook = webhook_service.create_webhook(
+        db, get_tenant(db, "acme"), "https://receiver.example.test/hook"
+    )
     for name in ("a", "b"):
         body = {"schemas": [USER], "userName": name}
         client.post("/scim/v2/acme/Users", json=body, headers=acme_headers)

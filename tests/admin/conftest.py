@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scimgate.service import admins
+from scimgate.service.tenants import get_tenant
 from scimgate.storage.admins import AdminAccount
 from scimgate.storage.database import Database
 
@@ -25,7 +26,8 @@ def console(app: Starlette) -> Iterator[TestClient]:
 
 @pytest.fixture
 def make_admin(db: Database) -> Callable[..., AdminAccount]:
-    def make(email: str, tenant: str | None = None) -> AdminAccount:
+    def make(email: str, slug: str | None = None) -> AdminAccount:
+        tenant = get_tenant(db, slug) if slug else None
         return admins.create_admin(db, email, PASSWORD, tenant)
 
     return make

@@ -90,7 +90,7 @@ def test_a_form_post_without_the_session_csrf_token_is_refused(
     sign_in(console, "ops@example.com")
     response = console.post("/admin/tenants/acme/scim/tokens", data={"name": "x", "csrf": "forged"})
     assert response.status_code == 403
-    assert list_tokens(db, "acme") == []
+    assert list_tokens(db, get_tenant(db, "acme")) == []
 
 
 def test_generate_shows_the_secret_once_and_it_works_until_revoked(
@@ -106,7 +106,7 @@ def test_generate_shows_the_secret_once_and_it_works_until_revoked(
     page = console.post("/admin/tenants/acme/scim/tokens", data={"name": "Okta", "csrf": csrf})
     assert page.status_code == 201
     assert "cannot be shown again" in page.text
-    (token,) = list_tokens(db, "acme")
+    (token,) = list_tokens(db, get_tenant(db, "acme"))
     secret = page.text.split('<code id="new-token">', 1)[1].split("</code>", 1)[0]
     assert secret.startswith(token.prefix)
     assert secret not in console.get("/admin/tenants/acme/scim").text
@@ -129,7 +129,7 @@ def test_a_tenant_admin_cannot_open_or_act_on_another_tenant(
     make_tenant("acme")
     make_tenant("globex")
     theirs = make_token("globex")
-    make_admin("it@acme.example", tenant="acme")
+    make_admin("it@acme.example", slug="acme")
     csrf = sign_in(console, "it@acme.example")
     assert console.get("/admin/tenants/acme/scim").status_code == 200
     assert console.get("/admin/tenants/globex/scim").status_code == 404
@@ -139,7 +139,7 @@ def test_a_tenant_admin_cannot_open_or_act_on_another_tenant(
     assert revoke.status_code == 404
     generate = console.post("/admin/tenants/globex/scim/tokens", data={"name": "x", "csrf": csrf})
     assert generate.status_code == 404
-    (token,) = list_tokens(db, "globex")
+    (token,) = list_tokens(db, get_tenant(db, "globex"))
     assert token.revoked_at is None
     assert "globex" not in console.get("/admin/", follow_redirects=True).text
 
@@ -162,7 +162,7 @@ def test_a_tenant_admin_cannot_open_or_change_another_tenants_role_mapping(
 ) -> None:
     make_tenant("acme")
     globex = make_tenant("globex")
-    make_admin("it@acme.example", tenant="acme")
+    make_admin("it@acme.example", slug="acme")
     csrf = sign_in(console, "it@acme.example")
     for page in ("roles", "users", "groups"):
         assert console.get(f"/admin/tenants/acme/{page}").status_code == 200

@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from scimgate.config import Settings
 from scimgate.model.entities import Tenant
 from scimgate.service import api_keys
+from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import IssuedToken
 from scimgate.storage.database import Database
 from tests.scim.conftest import database_url  # noqa: F401 -- the faster per-test cleanup
@@ -94,7 +95,8 @@ def make_key(db: Database) -> MakeKey:
     """``make_key("acme")``: a key bound to that tenant; ``make_key()``: an operator key."""
 
     def make(slug: str | None = None, name: str = "Test key") -> str:
-        return api_keys.create_api_key(db, slug, name).secret
+        tenant = get_tenant(db, slug) if slug is not None else None
+        return api_keys.create_api_key(db, tenant, name).secret
 
     return make
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from scimgate.service import tokens
+from scimgate.service.tenants import get_tenant
 from scimgate.storage.database import Database
 from tests.api.conftest import HostApi, assert_problem
 from tests.scim.contract import ENTERPRISE, USER_SCHEMA, ScimClient
@@ -151,6 +152,6 @@ def test_a_scim_token_of_another_tenant_cannot_be_revoked(
     api: HostApi, globex_scim: ScimClient, db: Database
 ) -> None:
     """globex's token id means nothing under acme: 404, and the token keeps working."""
-    (token,) = tokens.list_tokens(db, "globex")
+    (token,) = tokens.list_tokens(db, get_tenant(db, "globex"))
     assert_problem(api.delete(f"{ACME}/scim-tokens/{token.id}"), 404)
     assert globex_scim.get("/Users").status_code == 200

@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from scimgate.events.worker import Worker, WorkerOptions
 from scimgate.model.entities import Tenant
 from scimgate.service import webhooks as webhook_service
+from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import IssuedToken
 from scimgate.storage.database import Database
 from scimgate.storage.events import StoredEvent
@@ -99,7 +100,9 @@ def subscribe(
     db: Database, receiver: Receiver, slug: str | None, events: str | None = None
 ) -> webhook_service.CreatedWebhook:
     """A webhook to ``receiver``; the receiver learns the secret to verify with."""
-    created = webhook_service.create_webhook(db, slug, receiver.url, events)
+    created = webhook_service.create_webhook(
+        db, get_tenant(db, slug) if slug is not None else None, receiver.url, events
+    )
     receiver.secret = created.secret
     return created
 

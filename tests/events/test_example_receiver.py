@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 
 from scimgate.service import webhooks as webhook_service
+from scimgate.service.tenants import get_tenant
 from scimgate.storage.database import Database
 from tests.events.conftest import MakeWorker, drive, new_user, wait_for
 from tests.scim.contract import ScimClient
@@ -44,7 +45,7 @@ class Served:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/scimgate/events"
-        created = webhook_service.create_webhook(db, "acme", self.url)
+        created = webhook_service.create_webhook(db, get_tenant(db, "acme"), self.url)
         self.webhook_id = created.webhook.id
         self.host = example.InMemoryApp()
         app = example.create_receiver(created.secret, self.host)
@@ -106,15 +107,19 @@ def test_a_redelivered_event_is_applied_once(
     worker = make_worker()
     drive(worker, lambda: alice in host.users)
     (first, *_rest) = sorted(
-        webhook_service.list_deliveries(db, "acme", served.webhook_id), key=lambda d: d.event_seq
+        webhook_service.list_deliveries(db, get_tenant(db, "acme"), served.webhook_id),
+        key=lambda d: d.event_seq,
     )
     _patch(scim, f"/Users/{alice}", {"op": "replace", "path": "active", "value": False})
     drive(worker, lambda: host.enabled.get(alice) is False)
 
     # An old user.created comes again (a redelivery): it must not re-enable alice.
-    queued = webhook_service.redeliver(db, "acme", served.webhook_id, first.event_id)
+    queued = webhook_service.redeliver(
+        db, get_tenant(db, "acme"), served.webhook_id, first.event_id
+    )
     delivered = {
-        d.id: d.status for d in webhook_service.list_deliveries(db, "acme", served.webhook_id)
+        d.id: d.status
+        for d in webhook_service.list_deliveries(db, get_tenant(db, "acme"), served.webhook_id)
     }
     drive(worker, lambda: _status(db, served.webhook_id, queued.id) == "delivered")
     assert delivered[queued.id] == "pending"
@@ -122,7 +127,7 @@ def test_a_redelivered_event_is_applied_once(
 
 
 def _status(db: Database, webhook_id: str, delivery_id: int) -> str:
-    for delivery in webhook_service.list_deliveries(db, "acme", webhook_id):
+    for delivery in webhook_service.list_deliveries(db, get_tenant(db, "acme"), webhook_id):
         if delivery.id == delivery_id:
             return delivery.status
     raise AssertionError("no such delivery")

@@ -33,6 +33,7 @@ def test_events_arrive_signed_and_in_order(
     db: Database, scim: ScimClient, receiver: Receiver, make_worker: MakeWorker
 ) -> None:
     created = subscribe(db, receiver, "acme")
+    acme = get_tenant(db, "acme")
     alice = new_user(scim, "alice@example.com")
     group = scim.post("/Groups", {"displayName": "Engineering", "members": [{"value": alice}]})
     assert group.status_code == 201
@@ -52,10 +53,10 @@ def test_events_arrive_signed_and_in_order(
     assert first["data"]["user"]["userName"] == "alice@example.com"
     # Receivers dedupe by webhook-id: it is the event's id.
     assert [h["webhook-id"] for h in receiver.headers] == receiver.ids
-    delivered = webhook_service.list_deliveries(db, "acme", created.webhook.id)
+    delivered = webhook_service.list_deliveries(db, acme, created.webhook.id)
     assert {d.status for d in delivered} == {"delivered"}
     assert len(delivered) == len(expected)
-    assert webhook_service.get_webhook(db, "acme", created.webhook.id).cursor_seq == max(
+    assert webhook_service.get_webhook(db, acme, created.webhook.id).cursor_seq == max(
         e.seq for e in expected
     )
 
@@ -64,13 +65,14 @@ def test_a_receiver_that_is_down_gets_everything_later_in_order(
     db: Database, scim: ScimClient, receiver: Receiver, make_worker: MakeWorker
 ) -> None:
     created = subscribe(db, receiver, "acme")
+    acme = get_tenant(db, "acme")
     receiver.stop()
     for n in range(4):
         new_user(scim, f"user{n}@example.com")
     worker = make_worker()
 
-    drive(worker, lambda: webhook_service.get_webhook(db, "acme", created.webhook.id).attempts >= 3)
-    down = webhook_service.get_webhook(db, "acme", created.webhook.id)
+    drive(worker, lambda: webhook_service.get_webhook(db, acme, created.webhook.id).attempts >= 3)
+    down = webhook_service.get_webhook(db, acme, created.webhook.id)
     assert down.last_error is not None
     assert "Connect" in down.last_error
     assert down.next_attempt_at is not None
@@ -82,21 +84,22 @@ def test_a_receiver_that_is_down_gets_everything_later_in_order(
 
     # At least once: duplicates would be allowed, loss and reordering are not.
     assert list(dict.fromkeys(receiver.ids)) == expected
-    assert webhook_service.list_deliveries(db, "acme", created.webhook.id, status="failed") == []
-    assert webhook_service.get_webhook(db, "acme", created.webhook.id).attempts == 0
+    assert webhook_service.list_deliveries(db, acme, created.webhook.id, status="failed") == []
+    assert webhook_service.get_webhook(db, acme, created.webhook.id).attempts == 0
 
 
 def test_after_max_attempts_the_event_is_failed_and_the_cursor_moves_on(
     db: Database, scim: ScimClient, receiver: Receiver, make_worker: MakeWorker
 ) -> None:
     created = subscribe(db, receiver, "acme", "user.created")
+    acme = get_tenant(db, "acme")
     hook = created.webhook.id
     receiver.fail_with = 500
     new_user(scim, "first@example.com")
     worker = make_worker(max_attempts=3)
 
-    drive(worker, lambda: bool(webhook_service.list_deliveries(db, "acme", hook, status="failed")))
-    (failed,) = webhook_service.list_deliveries(db, "acme", hook, status="failed")
+    drive(worker, lambda: bool(webhook_service.list_deliveries(db, acme, hook, status="failed")))
+    (failed,) = webhook_service.list_deliveries(db, acme, hook, status="failed")
     assert failed.attempts == 3
     assert failed.last_status_code == 500
     assert failed.event_type == "user.created"
@@ -107,27 +110,28 @@ def test_after_max_attempts_the_event_is_failed_and_the_cursor_moves_on(
     second = new_user(scim, "second@example.com")
     drive(worker, lambda: len(receiver.accepted) >= 1)
     assert [p["resourceId"] for p in receiver.accepted] == [second]
-    assert webhook_service.get_webhook(db, "acme", hook).attempts == 0
+    assert webhook_service.get_webhook(db, acme, hook).attempts == 0
 
 
 def test_a_redelivery_sends_a_failed_event_again(
     db: Database, scim: ScimClient, receiver: Receiver, make_worker: MakeWorker
 ) -> None:
     created = subscribe(db, receiver, "acme", "user.created")
+    acme = get_tenant(db, "acme")
     hook = created.webhook.id
     receiver.fail_with = 503
     new_user(scim, "lost@example.com")
     worker = make_worker(max_attempts=2)
-    drive(worker, lambda: bool(webhook_service.list_deliveries(db, "acme", hook, status="failed")))
-    (failed,) = webhook_service.list_deliveries(db, "acme", hook, status="failed")
+    drive(worker, lambda: bool(webhook_service.list_deliveries(db, acme, hook, status="failed")))
+    (failed,) = webhook_service.list_deliveries(db, acme, hook, status="failed")
 
     receiver.fail_with = None
-    queued = webhook_service.redeliver(db, "acme", hook, failed.event_id)
+    queued = webhook_service.redeliver(db, acme, hook, failed.event_id)
     assert queued.status == "pending"
     drive(worker, lambda: len(receiver.accepted) >= 1)
 
     assert receiver.ids == [failed.event_id]
-    statuses = {d.id: d.status for d in webhook_service.list_deliveries(db, "acme", hook)}
+    statuses = {d.id: d.status for d in webhook_service.list_deliveries(db, acme, hook)}
     assert statuses[queued.id] == "delivered"
     assert statuses[failed.id] == "failed"
 
@@ -210,6 +214,7 @@ def test_a_webhook_gets_only_the_types_it_asked_for(
     db: Database, scim: ScimClient, receiver: Receiver, make_worker: MakeWorker
 ) -> None:
     created = subscribe(db, receiver, "acme", "user.deactivated")
+    acme = get_tenant(db, "acme")
     user_id = new_user(scim, "leaver@example.com")
     new_user(scim, "stayer@example.com")
     _deactivate(scim, user_id)
@@ -221,7 +226,7 @@ def test_a_webhook_gets_only_the_types_it_asked_for(
     assert [p["type"] for p in receiver.accepted] == ["user.deactivated"]
     assert receiver.accepted[0]["data"]["reason"] == "idp_deactivated"
     newest = outbox(db, get_tenant(db, "acme").id)[-1].seq
-    assert webhook_service.get_webhook(db, "acme", created.webhook.id).cursor_seq == newest
+    assert webhook_service.get_webhook(db, acme, created.webhook.id).cursor_seq == newest
 
 
 def test_a_new_webhook_does_not_receive_older_events(

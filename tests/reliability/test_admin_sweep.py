@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 from scimgate.model.entities import Tenant
 from scimgate.service import admins
 from scimgate.service import roles as role_service
+from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import IssuedToken
 from scimgate.storage.database import Database
 from tests.reliability.conftest import GROUP, user_body
@@ -130,7 +131,7 @@ def world(
         }
         telltales[slug] = [tenant.name, issued.token.prefix, f"ada@{slug}.example"]
     admins.create_admin(db, "ops@example.com", PASSWORD)
-    admins.create_admin(db, "it@acme.example", PASSWORD, "acme")
+    admins.create_admin(db, "it@acme.example", PASSWORD, get_tenant(db, "acme"))
     # The SCIM requests above are audited by a background thread: write them now,
     # or a late flush would show up as a change between two snapshots.
     app.state.audit_recorder.flush()

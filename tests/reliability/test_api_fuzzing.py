@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from scimgate.model.entities import Tenant
 from scimgate.service import api_keys
+from scimgate.service.tenants import get_tenant
 from scimgate.storage.database import Database
 from tests.reliability.conftest import scaled, user_body
 
@@ -35,7 +36,7 @@ def test_the_host_api_never_answers_with_a_5xx(
         make_tenant("acme")
         headers = {"Authorization": f"Bearer {make_token('acme').secret}"}
         client.post("/scim/v2/acme/Users", json=user_body("ada"), headers=headers)
-        client._reliability_key = api_keys.create_api_key(db, "acme").secret  # type: ignore[attr-defined]
+        client._reliability_key = api_keys.create_api_key(db, get_tenant(db, "acme")).secret  # type: ignore[attr-defined]
         schema = schemathesis.openapi.from_dict(client.get("/api/openapi.json").json())
         client._reliability_ops = [r.ok() for r in schema.get_all_operations()]  # type: ignore[attr-defined,union-attr]
         client._reliability_ready = True  # type: ignore[attr-defined]
@@ -65,7 +66,7 @@ def test_an_out_of_range_rule_id_is_not_found(
     request: pytest.FixtureRequest,
 ) -> None:
     make_tenant("acme")
-    key = api_keys.create_api_key(db, "acme").secret
+    key = api_keys.create_api_key(db, get_tenant(db, "acme")).secret
     response = client.delete(
         "/api/v1/tenants/acme/role-mappings/2147483648",
         headers={"Authorization": f"Bearer {key}"},
@@ -81,7 +82,7 @@ def test_an_id_with_a_nul_byte_is_not_found(
     request: pytest.FixtureRequest,
 ) -> None:
     make_tenant("acme")
-    key = api_keys.create_api_key(db, "acme").secret
+    key = api_keys.create_api_key(db, get_tenant(db, "acme")).secret
     response = client.get(
         "/api/v1/tenants/acme/users/a%00b", headers={"Authorization": f"Bearer {key}"}
     )

@@ -19,6 +19,7 @@ from scimgate.config import Settings
 from scimgate.model.entities import Tenant
 from scimgate.service import tenants as tenant_service
 from scimgate.service import tokens as token_service
+from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import IssuedToken
 from scimgate.storage.database import Database
 from scimgate.storage.engine import make_engine
@@ -123,7 +124,7 @@ def _acme_database(tmp_path: Path) -> tuple[str, str]:
     Base.metadata.create_all(engine)
     db = Database(engine)
     tenant_service.create_tenant(db, "acme", None)
-    secret = token_service.create_token(db, "acme", "limits", None).secret
+    secret = token_service.create_token(db, get_tenant(db, "acme"), "limits", None).secret
     engine.dispose()
     return url, secret
 

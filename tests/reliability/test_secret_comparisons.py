@@ -26,6 +26,7 @@ from scimgate.admin.security import COOKIE
 from scimgate.model.entities import Tenant
 from scimgate.service import admins
 from scimgate.service.api_keys import create_api_key
+from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import IssuedToken, list_tokens
 from scimgate.storage.database import Database
 from tests.reliability.console import (
@@ -232,7 +233,7 @@ def test_an_api_key_with_one_wrong_character_is_refused(
     client: TestClient, db: Database, make_tenant: Callable[..., Tenant]
 ) -> None:
     make_tenant("acme")
-    secret = create_api_key(db, "acme").secret
+    secret = create_api_key(db, get_tenant(db, "acme")).secret
     assert client.get("/api/v1/tenants/acme/users", headers=_bearer(secret)).status_code == 200
     response = client.get("/api/v1/tenants/acme/users", headers=_bearer(forged(secret)))
     assert response.status_code == 401
@@ -256,7 +257,7 @@ def test_a_csrf_token_of_the_right_length_but_wrong_value_is_refused(
         assert snapshot(engine) == before
         right = console.post("/admin/tenants/acme/scim/tokens", data={"name": "x", "csrf": csrf})
         assert right.status_code == 201
-        assert len(list_tokens(db, "acme")) == 1
+        assert len(list_tokens(db, get_tenant(db, "acme"))) == 1
 
 
 def test_a_session_cookie_with_one_wrong_signature_character_signs_nobody_in(

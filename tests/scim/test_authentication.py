@@ -7,6 +7,7 @@ from starlette.testclient import TestClient
 
 from scimgate.model.entities import Tenant
 from scimgate.service import tokens as token_service
+from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import IssuedToken
 from scimgate.storage.database import Database
 
@@ -74,7 +75,7 @@ def test_a_revoked_token_is_refused_immediately(
     issued = make_token("acme")
     auth = {"Authorization": f"Bearer {issued.secret}"}
     assert client.get("/scim/v2/acme/NoSuchEndpoint", headers=auth).status_code == 404
-    token_service.revoke_token(db, "acme", issued.token.id)
+    token_service.revoke_token(db, get_tenant(db, "acme"), issued.token.id)
     assert_unauthorized(client.get("/scim/v2/acme/NoSuchEndpoint", headers=auth))
 
 

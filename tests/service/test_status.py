@@ -9,6 +9,7 @@ from scimgate.model.entities import Tenant
 from scimgate.service import status as st
 from scimgate.service.clock import utcnow
 from scimgate.service.status import provisioning_status
+from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import IssuedToken, revoke_token
 from scimgate.storage.audit_writer import append_entries
 from scimgate.storage.database import Database
@@ -98,7 +99,7 @@ def test_revoking_the_only_token_means_not_configured_again(
 ) -> None:
     tenant = make_tenant("acme")
     issued = make_token("acme")
-    revoke_token(db, "acme", issued.token.id)
+    revoke_token(db, get_tenant(db, "acme"), issued.token.id)
     report = provisioning_status(db, tenant)
     assert report.state == st.NOT_CONFIGURED
     assert report.tokens[0].revoked
@@ -119,7 +120,7 @@ def test_the_tenant_list_shows_every_state_as_the_status_page_does(
             (st.IDLE, "idle"),
         ]
     }
-    revoke_token(db, "none", make_token("none").token.id)
+    revoke_token(db, get_tenant(db, "none"), make_token("none").token.id)
     for slug in ("waiting", "healthy", "errors", "idle"):
         make_token(slug)
     make_token("expiring", expires_in_days=10)

@@ -9,6 +9,7 @@ from scimgate.model.entities import Tenant
 from scimgate.service import tenants as tenant_service
 from scimgate.service import tokens as token_service
 from scimgate.service.clock import utcnow
+from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import IssuedToken, TokenAuthenticator
 from scimgate.storage.database import Database
 from scimgate.storage.tables import Base, scim_tokens
@@ -47,7 +48,7 @@ def test_listing_tokens_shows_metadata_only(
 ) -> None:
     tenant = make_tenant("acme")
     issued = make_token(tenant.slug, "Entra ID Provisioning", expires_in_days=30)
-    [listed] = token_service.list_tokens(db, "acme")
+    [listed] = token_service.list_tokens(db, get_tenant(db, "acme"))
     assert listed.id == issued.token.id
     assert listed.name == "Entra ID Provisioning"
     assert listed.expires_at is not None
@@ -62,8 +63,8 @@ def test_revoking_another_tenants_token_is_not_found(
     make_tenant("globex")
     issued = make_token("globex")
     with pytest.raises(NotFound):
-        token_service.revoke_token(db, "acme", issued.token.id)
-    [still] = token_service.list_tokens(db, "globex")
+        token_service.revoke_token(db, get_tenant(db, "acme"), issued.token.id)
+    [still] = token_service.list_tokens(db, get_tenant(db, "globex"))
     assert still.revoked_at is None
 
 
@@ -127,7 +128,7 @@ def test_a_revoked_token_is_refused_on_the_next_request(
     make_tenant("acme")
     issued = make_token("acme")
     authenticator.authenticate("acme", f"Bearer {issued.secret}")
-    token_service.revoke_token(db, "acme", issued.token.id)
+    token_service.revoke_token(db, get_tenant(db, "acme"), issued.token.id)
     with pytest.raises(Unauthorized, match="revoked"):
         authenticator.authenticate("acme", f"Bearer {issued.secret}")
 
@@ -176,11 +177,11 @@ def test_last_used_is_written_once_per_interval(
 ) -> None:
     make_tenant("acme")
     issued = make_token("acme")
-    [before] = token_service.list_tokens(db, "acme")
+    [before] = token_service.list_tokens(db, get_tenant(db, "acme"))
     assert before.last_used_at is None
     authenticator.authenticate("acme", f"Bearer {issued.secret}")
-    [first] = token_service.list_tokens(db, "acme")
+    [first] = token_service.list_tokens(db, get_tenant(db, "acme"))
     assert first.last_used_at is not None
     authenticator.authenticate("acme", f"Bearer {issued.secret}")
-    [second] = token_service.list_tokens(db, "acme")
+    [second] = token_service.list_tokens(db, get_tenant(db, "acme"))
     assert second.last_used_at == first.last_used_at

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from scimgate.model.entities import Tenant
 from scimgate.service import webhooks as webhook_service
+from scimgate.service.tenants import get_tenant
 from scimgate.storage.database import Database
 from scimgate.storage.tables import events
 
@@ -15,7 +16,9 @@ T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def _hook(db: Database, slug: str) -> str:
-    return webhook_service.create_webhook(db, slug, "http://127.0.0.1:9/hooks").webhook.id
+    return webhook_service.create_webhook(
+        db, get_tenant(db, slug), "http://127.0.0.1:9/hooks"
+    ).webhook.id
 
 
 def _insert_events(
@@ -68,7 +71,7 @@ def test_a_worker_that_lost_its_lease_cannot_move_the_cursor(
         queue.release(hook, "a")  # a no-op: "b" holds it
         assert queue.claim(hook, "c", T0 + timedelta(minutes=1), T0) is None
         assert queue.advance(hook, "b", 7, T0 + timedelta(minutes=3))
-    assert webhook_service.get_webhook(db, "acme", hook).cursor_seq == 7
+    assert webhook_service.get_webhook(db, get_tenant(db, "acme"), hook).cursor_seq == 7
 
 
 def test_a_webhook_in_backoff_is_not_a_candidate(
@@ -118,5 +121,5 @@ def test_skipping_idle_cursors_leaves_a_leased_webhook_alone(
     with db.directory(write=True) as directory:
         directory.deliveries.claim(leased, "a", T0, T0 + timedelta(seconds=30))
         directory.deliveries.skip_idle([(idle, 0), (leased, 0)], 40, T0)
-    assert webhook_service.get_webhook(db, "acme", idle).cursor_seq == 40
-    assert webhook_service.get_webhook(db, "acme", leased).cursor_seq == 0
+    assert webhook_service.get_webhook(db, get_tenant(db, "acme"), idle).cursor_seq == 40
+    assert webhook_service.get_webhook(db, get_tenant(db, "acme"), leased).cursor_seq == 0

@@ -128,7 +128,7 @@ async def audit_log_page(
         since=app_view.parse_timestamp(since_text) if since_text else None,
         cursor=query.get("cursor"),
     )
-    entries = await run_in_threadpool(audit_page, database_of(request), tenant.id, where, _PAGE)
+    entries = await run_in_threadpool(audit_page, database_of(request), tenant, where, _PAGE)
     following = {k: v for k, v in query.items() if k != "cursor"}
     if len(entries) == _PAGE:
         following["cursor"] = str(entries[-1].id)

@@ -181,7 +181,7 @@ def _provisioning_context(
         "tenant": tenant,
         "endpoint": settings.scim_base_url(tenant.slug),
         "status": report,
-        "events": audit_page(db, tenant.id, where, _RECENT_EVENTS),
+        "events": audit_page(db, tenant, where, _RECENT_EVENTS),
         "filters": {"idp": where.idp, "outcome": where.outcome, "resource": where.resource_type},
         "idps": idps,
         "idp_names": IDP_NAMES,
@@ -208,9 +208,7 @@ async def generate_token(
     days_text = str(form.get("expires_in_days") or "").strip()
     days = int(days_text) if days_text.isdigit() else None
     name = str(form.get("name", ""))
-    issued = await run_in_threadpool(
-        tokens.create_token, database_of(request), tenant.slug, name, days
-    )
+    issued = await run_in_threadpool(tokens.create_token, database_of(request), tenant, name, days)
     # Rendered, not redirected: the secret must never travel in a URL or be re-shown.
     context = await run_in_threadpool(_provisioning_context, request, tenant, issued)
     return render(request, "scim.html", session, 201, account=account, **context)
@@ -224,7 +222,7 @@ async def revoke_token(
     security.check_csrf(session, form.get("csrf"))
     tenant = tenant_for(request, account)
     await run_in_threadpool(
-        tokens.revoke_token, database_of(request), tenant.slug, request.path_params["token_id"]
+        tokens.revoke_token, database_of(request), tenant, request.path_params["token_id"]
     )
     return RedirectResponse(f"/admin/tenants/{tenant.slug}/scim", status_code=303)
 

@@ -108,7 +108,7 @@ def update_settings(tenant: TenantOf, db: Db, body: SettingsPatch) -> SettingsOu
 
 @router.get("/{slug}/scim-tokens", response_model=ScimTokenList, tags=["scim tokens"])
 def list_scim_tokens(tenant: TenantOf, db: Db) -> ScimTokenList:
-    found = token_service.list_tokens(db, tenant.slug)
+    found = token_service.list_tokens(db, tenant)
     return ScimTokenList(items=[ScimTokenOut.of(t) for t in found])
 
 
@@ -123,7 +123,7 @@ def create_scim_token(
 ) -> ScimTokenCreated:
     """A new SCIM bearer token for the tenant's IdP; the secret is in this response only."""
     body = body or ScimTokenIn()
-    issued = token_service.create_token(db, tenant.slug, body.name, body.expires_in_days)
+    issued = token_service.create_token(db, tenant, body.name, body.expires_in_days)
     return ScimTokenCreated(
         **ScimTokenOut.of(issued.token).model_dump(),
         token=issued.secret,
@@ -136,5 +136,5 @@ def create_scim_token(
 )
 def revoke_scim_token(tenant: TenantOf, db: Db, token_id: str) -> Response:
     """Revoke a token: the IdP's next request with it gets 401."""
-    token_service.revoke_token(db, tenant.slug, token_id)
+    token_service.revoke_token(db, tenant, token_id)
     return Response(status_code=204)

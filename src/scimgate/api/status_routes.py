@@ -43,6 +43,6 @@ def list_audit_log(
         since=app_view.parse_timestamp(since) if since else None,
         cursor=cursor,
     )
-    entries = audit_page(db, tenant.id, where, limit)
+    entries = audit_page(db, tenant, where, limit)
     following = str(entries[-1].id) if len(entries) == limit else None
     return {"entries": [entry_to_dict(e) for e in entries], "next": following}

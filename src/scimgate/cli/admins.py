@@ -6,6 +6,7 @@ import click
 
 from scimgate.cli._context import current_settings, database
 from scimgate.service import admins as admin_service
+from scimgate.service.tenants import get_tenant
 
 
 @click.group()
@@ -20,6 +21,7 @@ def admin() -> None:
 def admin_create(email: str, slug: str | None, password: str) -> None:
     """Create a console login; operators (no --tenant) see every tenant."""
     with database(current_settings()) as db:
-        account = admin_service.create_admin(db, email, password, slug)
+        tenant = get_tenant(db, slug) if slug else None
+        account = admin_service.create_admin(db, email, password, tenant)
     scope = f"tenant {slug}" if slug else "every tenant (operator)"
     click.echo(f"created admin {account.email} for {scope}")

@@ -9,6 +9,7 @@ import click
 from scimgate.cli._context import current_settings, database
 from scimgate.cli._output import emit_json, iso, json_option
 from scimgate.service import api_keys as key_service
+from scimgate.service.tenants import get_tenant
 from scimgate.storage.api_keys import ApiKeyRow
 
 
@@ -36,7 +37,8 @@ def apikey() -> None:
 def apikey_create(slug: str | None, name: str | None, as_json: bool) -> None:
     """Create an API key. The key is printed once and never stored."""
     with database(current_settings()) as db:
-        issued = key_service.create_api_key(db, slug, name)
+        tenant = get_tenant(db, slug) if slug is not None else None
+        issued = key_service.create_api_key(db, tenant, name)
     if as_json:
         emit_json({**_key_json(issued.key), "key": issued.secret})
         return

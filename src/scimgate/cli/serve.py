@@ -69,7 +69,7 @@ def demo(host: str, port: int) -> None:
     upgrade(settings.database_url)
     with database(settings) as db:
         tenant = tenant_service.ensure_tenant(db, "demo", "Demo Company")
-        issued = token_service.create_token(db, tenant.slug, "Demo token")
+        issued = token_service.create_token(db, tenant, "Demo token")
     click.echo("scimgate demo (dev mode: do not expose this to a network)")
     click.echo(f"  SCIM base URL: {settings.scim_base_url(tenant.slug)}")
     click.echo(f"  Bearer token:  {issued.secret}")

@@ -10,6 +10,7 @@ from scimgate.cli._context import current_settings, database
 from scimgate.cli._output import emit_json, iso, json_option
 from scimgate.model.entities import ScimToken
 from scimgate.service import tokens as token_service
+from scimgate.service.tenants import get_tenant
 
 
 def _token_json(token: ScimToken) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def token_create(slug: str, name: str | None, expires_in_days: int | None, as_js
     """Create a token for tenant SLUG. The secret is printed once and never stored."""
     settings = current_settings()
     with database(settings) as db:
-        issued = token_service.create_token(db, slug, name, expires_in_days)
+        issued = token_service.create_token(db, get_tenant(db, slug), name, expires_in_days)
     if as_json:
         emit_json(
             {
@@ -64,7 +65,7 @@ def token_create(slug: str, name: str | None, expires_in_days: int | None, as_js
 def token_list(slug: str, as_json: bool) -> None:
     """List tenant SLUG's tokens (never their secrets)."""
     with database(current_settings()) as db:
-        found = token_service.list_tokens(db, slug)
+        found = token_service.list_tokens(db, get_tenant(db, slug))
     if as_json:
         emit_json([_token_json(t) for t in found])
         return
@@ -79,5 +80,5 @@ def token_list(slug: str, as_json: bool) -> None:
 def token_revoke(slug: str, token_id: str) -> None:
     """Revoke a token: the next request with it is refused."""
     with database(current_settings()) as db:
-        token_service.revoke_token(db, slug, token_id)
+        token_service.revoke_token(db, get_tenant(db, slug), token_id)
     click.echo(f"token {token_id} revoked")

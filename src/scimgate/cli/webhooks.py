@@ -13,8 +13,11 @@ import click
 
 from scimgate.cli._context import current_settings, database, fail
 from scimgate.cli._output import emit_json, iso, json_option
+from scimgate.model.entities import Tenant
 from scimgate.service import webhooks as webhook_service
+from scimgate.service.tenants import get_tenant
 from scimgate.service.webhooks import Delivery, Webhook
+from scimgate.storage.database import Database
 
 _GLOBAL = click.option(
     "--global", "is_global", is_flag=True, help="A global webhook (every tenant's events)."
@@ -62,6 +65,11 @@ def _scope(
     return (None, list(args)) if is_global else (args[0], list(args[1:]))
 
 
+def _tenant(db: Database, slug: str | None) -> Tenant | None:
+    """The tenant called ``slug``, or None for the global scope."""
+    return get_tenant(db, slug) if slug is not None else None
+
+
 @click.group()
 def webhook() -> None:
     """Webhooks: where the host app receives signed events."""
@@ -79,7 +87,7 @@ def webhook_add(
     """Add a webhook to tenant SLUG (or --global). Its secret is printed once."""
     scope, _ = _scope((slug,) if slug else (), is_global, ())
     with database(current_settings()) as db:
-        created = webhook_service.create_webhook(db, scope, url, event_types)
+        created = webhook_service.create_webhook(db, _tenant(db, scope), url, event_types)
     if as_json:
         emit_json({**_webhook_json(created.webhook, scope), "secret": created.secret})
         return
@@ -97,7 +105,7 @@ def webhook_list(slug: str | None, is_global: bool, as_json: bool) -> None:
     """List tenant SLUG's webhooks (or the --global ones), never their secrets."""
     scope, _ = _scope((slug,) if slug else (), is_global, ())
     with database(current_settings()) as db:
-        found = webhook_service.list_webhooks(db, scope)
+        found = webhook_service.list_webhooks(db, _tenant(db, scope))
     if as_json:
         emit_json([_webhook_json(w, scope) for w in found])
         return
@@ -116,7 +124,7 @@ def webhook_remove(args: tuple[str, ...], is_global: bool) -> None:
     """Remove a webhook; events not yet delivered to it are dropped for it."""
     scope, (webhook_id,) = _scope(args, is_global, ("WEBHOOK_ID",))
     with database(current_settings()) as db:
-        webhook_service.remove_webhook(db, scope, webhook_id)
+        webhook_service.remove_webhook(db, _tenant(db, scope), webhook_id)
     click.echo(f"webhook {webhook_id} removed")
 
 
@@ -134,7 +142,9 @@ def webhook_deliveries(
     """A webhook's delivery records, newest first."""
     scope, (webhook_id,) = _scope(args, is_global, ("WEBHOOK_ID",))
     with database(current_settings()) as db:
-        found = webhook_service.list_deliveries(db, scope, webhook_id, status=status, limit=limit)
+        found = webhook_service.list_deliveries(
+            db, _tenant(db, scope), webhook_id, status=status, limit=limit
+        )
     if as_json:
         emit_json([_delivery_json(d) for d in found])
         return
@@ -154,7 +164,7 @@ def webhook_redeliver(args: tuple[str, ...], is_global: bool, as_json: bool) -> 
     """Queue an event to be sent to the webhook again (the worker sends it)."""
     scope, (webhook_id, event_id) = _scope(args, is_global, ("WEBHOOK_ID", "EVENT_ID"))
     with database(current_settings()) as db:
-        queued = webhook_service.redeliver(db, scope, webhook_id, event_id)
+        queued = webhook_service.redeliver(db, _tenant(db, scope), webhook_id, event_id)
     if as_json:
         emit_json(_delivery_json(queued))
         return

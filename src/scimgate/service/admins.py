@@ -17,7 +17,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from scimgate.errors import Conflict, InvalidValue, Unauthorized
 from scimgate.model.entities import Tenant
 from scimgate.service.clock import utcnow
-from scimgate.service.tenants import get_tenant
 from scimgate.storage.admins import (
     AdminAccount,
     account_by_email,
@@ -48,11 +47,14 @@ def normalize_email(email: str) -> str:
     return email
 
 
-def create_admin(db: Database, email: str, password: str, slug: str | None = None) -> AdminAccount:
+def create_admin(
+    db: Database, email: str, password: str, tenant: Tenant | None = None
+) -> AdminAccount:
+    """A console account limited to ``tenant``, or an operator's when ``tenant`` is None."""
     email = normalize_email(email)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidValue(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
-    tenant_id = get_tenant(db, slug).id if slug else None
+    tenant_id = tenant.id if tenant is not None else None
     account = AdminAccount(
         id=uuid.uuid4().hex,
         email=email,

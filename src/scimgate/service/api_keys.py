@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from scimgate.errors import Forbidden, InvalidValue, NotFound, Unauthorized
 from scimgate.model.entities import Tenant
 from scimgate.service.clock import utcnow
-from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import bearer_secret, hash_secret
 from scimgate.storage.api_keys import ApiKeyRow
 from scimgate.storage.database import Database
@@ -56,12 +55,14 @@ class ApiPrincipal:
             raise Forbidden("only an operator key (one bound to no tenant) may do this")
 
 
-def create_api_key(db: Database, slug: str | None = None, name: str | None = None) -> IssuedApiKey:
-    """A new key for tenant ``slug``, or an operator key when ``slug`` is None."""
+def create_api_key(
+    db: Database, tenant: Tenant | None = None, name: str | None = None
+) -> IssuedApiKey:
+    """A new key bound to ``tenant``, or an operator key when ``tenant`` is None."""
     name = (name or "API key").strip()
     if not name or len(name) > 200:
         raise InvalidValue("a key name must have 1-200 characters")
-    tenant_id = get_tenant(db, slug).id if slug is not None else None
+    tenant_id = tenant.id if tenant is not None else None
     secret = KEY_MARKER + secrets.token_urlsafe(32)
     with db.directory(write=True) as directory:
         key = directory.api_keys.insert(

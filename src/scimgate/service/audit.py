@@ -33,6 +33,7 @@ from typing import Any
 import orjson
 
 from scimgate.errors import InvalidValue
+from scimgate.model.entities import Tenant
 from scimgate.service.clock import utcnow
 from scimgate.storage.audit import AuditEntry, AuditFilter
 from scimgate.storage.audit_writer import append_entries, purge_older_than, tenant_ids_by_slug
@@ -300,8 +301,8 @@ def purge_expired(db: Database, retention_days: int, now: datetime | None = None
     return purge_older_than(db, (now or utcnow()) - timedelta(days=retention_days))
 
 
-def audit_page(db: Database, tenant_id: int, where: AuditFilter, limit: int) -> list[AuditEntry]:
-    with db.tenant(tenant_id) as repo:
+def audit_page(db: Database, tenant: Tenant, where: AuditFilter, limit: int) -> list[AuditEntry]:
+    with db.tenant(tenant.id) as repo:
         return repo.audit.page(where, limit)
 
 

@@ -1,4 +1,10 @@
-"""What a SCIM service call needs to know: the tenant, its base URL, the limits."""
+"""What a SCIM service call needs to know: the tenant, its base URL, the limits.
+
+Every tenant-scoped service takes ``(db, tenant)``, the tenant resolved once at
+the edge (docs/explanation/architecture.md). A ``TenantScope`` is that same
+pair plus what a SCIM response needs, the base URL and the limits, so the
+SCIM request services take it instead.
+"""
 
 from __future__ import annotations
 

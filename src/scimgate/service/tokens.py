@@ -20,7 +20,6 @@ from datetime import timedelta
 from scimgate.errors import InvalidValue, NotFound, Unauthorized
 from scimgate.model.entities import ScimToken, Tenant
 from scimgate.service.clock import utcnow
-from scimgate.service.tenants import get_tenant
 from scimgate.storage.database import Database
 
 TOKEN_MARKER = "sgt_"  # noqa: S105 -- not a secret; lets secret scanners and humans recognise a scimgate token
@@ -51,14 +50,13 @@ def hash_secret(secret: str) -> str:
 
 
 def create_token(
-    db: Database, slug: str, name: str | None = None, expires_in_days: int | None = None
+    db: Database, tenant: Tenant, name: str | None = None, expires_in_days: int | None = None
 ) -> IssuedToken:
     if expires_in_days is not None and expires_in_days <= 0:
         raise InvalidValue("expires-in-days must be a positive number of days")
     name = (name or "SCIM token").strip()
     if not name or len(name) > 200:
         raise InvalidValue("a token name must have 1-200 characters")
-    tenant = get_tenant(db, slug)
     secret = TOKEN_MARKER + secrets.token_urlsafe(32)
     now = utcnow()
     token = ScimToken(
@@ -76,18 +74,16 @@ def create_token(
     return IssuedToken(token=token, secret=secret)
 
 
-def list_tokens(db: Database, slug: str) -> list[ScimToken]:
-    tenant = get_tenant(db, slug)
+def list_tokens(db: Database, tenant: Tenant) -> list[ScimToken]:
     with db.tenant(tenant.id) as repo:
         return repo.list_tokens()
 
 
-def revoke_token(db: Database, slug: str, token_id: str) -> ScimToken:
-    tenant = get_tenant(db, slug)
+def revoke_token(db: Database, tenant: Tenant, token_id: str) -> ScimToken:
     with db.tenant(tenant.id, write=True) as repo:
         token = repo.revoke_token(token_id, utcnow())
     if token is None:
-        raise NotFound(f"tenant {slug!r} has no token {token_id!r}")
+        raise NotFound(f"tenant {tenant.slug!r} has no token {token_id!r}")
     return token
 
 

@@ -1,6 +1,6 @@
 """Webhooks: where the host app receives events, signed per the Standard Webhooks spec.
 
-A webhook belongs to one tenant (``slug``) or is global (``slug`` None:
+A webhook belongs to one tenant (``tenant``) or is global (``tenant`` None:
 every tenant's events). Its secret is generated here, returned once, and
 stored in clear because signing needs it (HMAC, not a password hash): treat
 the database as holding live credentials. Delivery itself is the worker's
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from scimgate.errors import InvalidValue, NotFound
+from scimgate.model.entities import Tenant
 from scimgate.model.lifecycle import EVENT_TYPES
 from scimgate.service.clock import utcnow
-from scimgate.service.tenants import get_tenant
 from scimgate.storage.database import Database
 from scimgate.storage.webhooks import DELIVERY_STATUSES, Delivery, Webhook, WebhookStore
 
@@ -105,32 +105,33 @@ def _check_url(url: str) -> str:
 
 
 @contextmanager
-def _webhooks(db: Database, slug: str | None, *, write: bool = False) -> Iterator[WebhookStore]:
-    """The webhooks of tenant ``slug``, or the global ones."""
-    if slug is None:
+def _webhooks(
+    db: Database, tenant: Tenant | None, *, write: bool = False
+) -> Iterator[WebhookStore]:
+    """The webhooks of ``tenant``, or the global ones."""
+    if tenant is None:
         with db.directory(write=write) as directory:
             yield directory.webhooks
         return
-    tenant = get_tenant(db, slug)
     with db.tenant(tenant.id, write=write) as repo:
         yield repo.webhooks
 
 
-def _where(slug: str | None) -> str:
-    return f"tenant {slug!r}" if slug is not None else "the global scope"
+def _where(tenant: Tenant | None) -> str:
+    return f"tenant {tenant.slug!r}" if tenant is not None else "the global scope"
 
 
 def create_webhook(
     db: Database,
-    slug: str | None,
+    tenant: Tenant | None,
     url: str,
     event_types: str | Sequence[str] | None = None,
 ) -> CreatedWebhook:
-    """Add a webhook for tenant ``slug`` (or a global one); it receives events from now on."""
+    """Add a webhook for ``tenant`` (or a global one); it receives events from now on."""
     checked_url = _check_url(url)
     types = parse_event_types(event_types)
     secret = new_secret()
-    with _webhooks(db, slug, write=True) as store:
+    with _webhooks(db, tenant, write=True) as store:
         webhook = store.insert(
             webhook_id=uuid.uuid4().hex,
             url=checked_url,
@@ -141,30 +142,30 @@ def create_webhook(
     return CreatedWebhook(webhook=webhook, secret=secret)
 
 
-def list_webhooks(db: Database, slug: str | None) -> list[Webhook]:
-    with _webhooks(db, slug) as store:
+def list_webhooks(db: Database, tenant: Tenant | None) -> list[Webhook]:
+    with _webhooks(db, tenant) as store:
         return store.all()
 
 
-def get_webhook(db: Database, slug: str | None, webhook_id: str) -> Webhook:
-    with _webhooks(db, slug) as store:
+def get_webhook(db: Database, tenant: Tenant | None, webhook_id: str) -> Webhook:
+    with _webhooks(db, tenant) as store:
         webhook = store.get(webhook_id)
     if webhook is None:
-        raise WebhookNotFound(f"{_where(slug)} has no webhook {webhook_id!r}")
+        raise WebhookNotFound(f"{_where(tenant)} has no webhook {webhook_id!r}")
     return webhook
 
 
-def remove_webhook(db: Database, slug: str | None, webhook_id: str) -> None:
+def remove_webhook(db: Database, tenant: Tenant | None, webhook_id: str) -> None:
     """Delete the webhook and its delivery history; events not yet sent are not sent."""
-    with _webhooks(db, slug, write=True) as store:
+    with _webhooks(db, tenant, write=True) as store:
         removed = store.delete(webhook_id)
     if not removed:
-        raise WebhookNotFound(f"{_where(slug)} has no webhook {webhook_id!r}")
+        raise WebhookNotFound(f"{_where(tenant)} has no webhook {webhook_id!r}")
 
 
 def list_deliveries(
     db: Database,
-    slug: str | None,
+    tenant: Tenant | None,
     webhook_id: str,
     *,
     status: str | None = None,
@@ -175,24 +176,24 @@ def list_deliveries(
         raise InvalidValue(f"status must be one of {', '.join(DELIVERY_STATUSES)}")
     if not 1 <= limit <= MAX_DELIVERIES_PAGE:
         raise InvalidValue(f"limit must be between 1 and {MAX_DELIVERIES_PAGE}")
-    with _webhooks(db, slug) as store:
+    with _webhooks(db, tenant) as store:
         if store.get(webhook_id) is None:
-            raise WebhookNotFound(f"{_where(slug)} has no webhook {webhook_id!r}")
+            raise WebhookNotFound(f"{_where(tenant)} has no webhook {webhook_id!r}")
         return store.deliveries(webhook_id, status, limit)
 
 
-def redeliver(db: Database, slug: str | None, webhook_id: str, event_id: str) -> Delivery:
+def redeliver(db: Database, tenant: Tenant | None, webhook_id: str, event_id: str) -> Delivery:
     """Queue one event to be sent to the webhook again (a ``pending`` delivery record).
 
     The worker sends it outside the webhook's cursor, with the event's own id
     as ``webhook-id``, and marks the record delivered or failed.
     """
-    with _webhooks(db, slug, write=True) as store:
+    with _webhooks(db, tenant, write=True) as store:
         if store.get(webhook_id) is None:
-            raise WebhookNotFound(f"{_where(slug)} has no webhook {webhook_id!r}")
+            raise WebhookNotFound(f"{_where(tenant)} has no webhook {webhook_id!r}")
         seq = store.event_seq(event_id) if isinstance(event_id, str) else None
         if seq is None:
-            raise EventNotFound(f"{_where(slug)} has no event {event_id!r}")
+            raise EventNotFound(f"{_where(tenant)} has no event {event_id!r}")
         queued = store.queue_redelivery(webhook_id, seq, utcnow())
     assert queued is not None
     return queued
