@@ -19,8 +19,8 @@ from scimgate.admin.routes import Handler, database_of, render, signed_in, tenan
 from scimgate.errors import InvalidValue
 from scimgate.model.idp import IDP_NAMES
 from scimgate.service import app_view, roles, settings
+from scimgate.service.admins import AdminAccount
 from scimgate.service.audit import audit_page, parse_filter
-from scimgate.storage.admins import AdminAccount
 
 _PAGE = 50
 

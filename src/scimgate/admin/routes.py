@@ -26,10 +26,10 @@ from scimgate.errors import NotFound, ScimgateError
 from scimgate.model.entities import Tenant
 from scimgate.model.idp import IDP_NAMES
 from scimgate.service import admins, tokens
+from scimgate.service.admins import AdminAccount
 from scimgate.service.audit import audit_page, parse_filter
 from scimgate.service.status import TenantState, provisioning_status, tenant_states
 from scimgate.service.tenants import TenantNotFound, get_tenant, list_tenants
-from scimgate.storage.admins import AdminAccount
 from scimgate.storage.database import Database
 
 _HERE = Path(__file__).parent

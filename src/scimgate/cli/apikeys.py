@@ -9,8 +9,8 @@ import click
 from scimgate.cli._context import current_settings, database
 from scimgate.cli._output import emit_json, iso, json_option
 from scimgate.service import api_keys as key_service
+from scimgate.service.api_keys import ApiKeyRow
 from scimgate.service.tenants import get_tenant
-from scimgate.storage.api_keys import ApiKeyRow
 
 
 def _key_json(key: ApiKeyRow) -> dict[str, Any]:

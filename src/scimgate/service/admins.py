@@ -17,8 +17,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from scimgate.errors import Conflict, InvalidValue, Unauthorized
 from scimgate.model.entities import Tenant
 from scimgate.service.clock import utcnow
+from scimgate.storage.admins import AdminAccount as AdminAccount
 from scimgate.storage.admins import (
-    AdminAccount,
     account_by_email,
     account_by_id,
     insert_account,

@@ -19,7 +19,7 @@ from scimgate.errors import Forbidden, InvalidValue, NotFound, Unauthorized
 from scimgate.model.entities import Tenant
 from scimgate.service.clock import utcnow
 from scimgate.service.tokens import bearer_secret, hash_secret
-from scimgate.storage.api_keys import ApiKeyRow
+from scimgate.storage.api_keys import ApiKeyRow as ApiKeyRow
 from scimgate.storage.database import Database
 
 KEY_MARKER = "sgk_"  # tells an API key from a SCIM token (sgt_) at a glance
