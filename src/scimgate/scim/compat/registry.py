@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import scimgate.scim.compat.keys as keys
 from scimgate.model.idp import ENTRA, GOOGLE, JUMPCLOUD, OKTA, ONELOGIN, PING, SAILPOINT
-from scimgate.scim.compat import keys
 from scimgate.scim.compat.shape import Shape
 from scimgate.scim.compat.values import (
     BARE_ID_REFERENCES,
