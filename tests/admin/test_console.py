@@ -212,7 +212,7 @@ def test_the_users_page_searches_user_names_and_keeps_the_search_across_pages(
     tenant = make_tenant("acme")
     scope = TenantScope.of(db, tenant, "https://x.test/scim/v2/acme", Limits())
     for name in [f"Ann{n:02d}@acme.example" for n in range(55)] + ["bob@acme.example"]:
-        create_user(scope, {"schemas": [USER], "userName": name}, groups=False)
+        create_user(scope, {"schemas": [USER], "userName": name}, related=False)
     make_admin("ops@example.com")
     sign_in(console, "ops@example.com")
     first = console.get("/admin/tenants/acme/users", params={"q": "ann"})
@@ -243,7 +243,7 @@ def test_the_groups_page_searches_display_names(
     tenant = make_tenant("acme")
     scope = TenantScope.of(db, tenant, "https://x.test/scim/v2/acme", Limits())
     for name in ("Engineering", "Engagement", "Sales"):
-        create_group(scope, {"schemas": [GROUP], "displayName": name}, members=False)
+        create_group(scope, {"schemas": [GROUP], "displayName": name}, related=False)
     make_admin("ops@example.com")
     sign_in(console, "ops@example.com")
     page = console.get("/admin/tenants/acme/groups", params={"q": "ENG"}).text

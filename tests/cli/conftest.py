@@ -34,6 +34,16 @@ class Cli:
         assert result.exit_code == 0, result.output
         return json.loads(result.stdout)
 
+    def fails(self, *args: str) -> str:
+        """The one line a failing command prints to stderr; it must exit non-zero
+        and print nothing to stdout."""
+        result = self(*args)
+        assert result.exit_code != 0
+        assert result.stdout == ""
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1
+        return lines[0]
+
 
 @pytest.fixture
 def run(database_url: str) -> Cli:

@@ -44,7 +44,7 @@ def _users(db: Database, tenant: Tenant, names: list[str], **extra: Any) -> dict
     scope = _scope(db, tenant)
     return {
         name: user_service.create_user(
-            scope, {"schemas": [USER], "userName": name, **extra}, groups=False
+            scope, {"schemas": [USER], "userName": name, **extra}, related=False
         ).id
         for name in names
     }
@@ -178,7 +178,7 @@ def test_groups_are_searched_by_display_name_prefix_with_member_counts(
             "displayName": name,
             "members": [{"value": ids[m]} for m in members],
         }
-        group_service.create_group(scope, body, members=False)
+        group_service.create_group(scope, body, related=False)
     page = app_view.list_groups(db, acme, search="ENG")
     assert [(g.display_name, g.member_count) for g in page.items] == [
         ("eng_ops", 1),

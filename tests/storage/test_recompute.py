@@ -20,22 +20,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from scimgate.model.lifecycle import (
-    BY_DISPLAY_NAME,
-    BY_EXTERNAL_ID,
-    BY_ID,
-    DELETED,
-    IDP_DEACTIVATED,
-    LEFT_MAPPED_GROUPS,
-    MULTIPLE,
-    SINGLE,
-    Effective,
-    Match,
-    Policy,
-    UserFacts,
-    recompute,
-    rule_matches,
-)
+from scimgate.model import lifecycle
 from scimgate.storage.database import Database
 from scimgate.storage.repository import TenantRepository
 from scimgate.storage.tables import group_members, groups, role_mappings, tenants, user_roles, users
@@ -46,10 +31,10 @@ EXTERNAL_IDS = ("x1", "x2", "x3")
 # (active, enabled, reason, deleted): the states a user can be in when a recompute starts.
 STATES = {
     "enabled": (True, True, None, False),
-    "left": (True, False, LEFT_MAPPED_GROUPS, False),
-    "idp": (False, False, IDP_DEACTIVATED, False),
-    "deleted_active": (True, False, DELETED, True),
-    "deleted_inactive": (False, False, DELETED, True),
+    "left": (True, False, lifecycle.LEFT_MAPPED_GROUPS, False),
+    "idp": (False, False, lifecycle.IDP_DEACTIVATED, False),
+    "deleted_active": (True, False, lifecycle.DELETED, True),
+    "deleted_inactive": (False, False, lifecycle.DELETED, True),
 }
 MOMENT = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -71,7 +56,7 @@ class Population:
     group_external_ids: list[str | None]
     members: frozenset[tuple[int, int]]  # (user index, group index)
     rules: list[Rule]
-    policy: Policy
+    policy: lifecycle.Policy
 
 
 def _case(name: str) -> st.SearchStrategy[str]:
@@ -81,11 +66,13 @@ def _case(name: str) -> st.SearchStrategy[str]:
 @st.composite
 def _rules(draw: st.DrawFn, names: list[str]) -> Rule:
     """A rule that mostly matches one of the groups, so users often hold several."""
-    match_type = draw(st.sampled_from([BY_DISPLAY_NAME, BY_EXTERNAL_ID, BY_ID]))
+    match_type = draw(
+        st.sampled_from([lifecycle.BY_DISPLAY_NAME, lifecycle.BY_EXTERNAL_ID, lifecycle.BY_ID])
+    )
     value: str | int
-    if match_type == BY_DISPLAY_NAME:
+    if match_type == lifecycle.BY_DISPLAY_NAME:
         value = draw(st.sampled_from([*names, "Nobody"]).flatmap(_case))
-    elif match_type == BY_EXTERNAL_ID:
+    elif match_type == lifecycle.BY_EXTERNAL_ID:
         value = draw(st.sampled_from(EXTERNAL_IDS))
     else:
         value = draw(st.integers(0, len(names)))  # len(names): an id no group has
@@ -109,8 +96,8 @@ def _populations(draw: st.DrawFn) -> Population:
         group_external_ids=[draw(st.sampled_from([None, *EXTERNAL_IDS])) for _ in names],
         members=frozenset(pair for pair, member in zip(pairs, joined, strict=True) if member),
         rules=draw(st.lists(_rules(names), max_size=6)),
-        policy=Policy(
-            mode=draw(st.sampled_from([SINGLE, MULTIPLE])),
+        policy=lifecycle.Policy(
+            mode=draw(st.sampled_from([lifecycle.SINGLE, lifecycle.MULTIPLE])),
             default_role=draw(st.sampled_from([None, "dev", "member"])),
             deactivate_unmapped=draw(st.booleans()),
         ),
@@ -130,18 +117,20 @@ _TIES = Population(
     group_external_ids=["x1", None],
     members=frozenset({(0, 0), (0, 1), (1, 1), (3, 0), (4, 0)}),
     rules=[
-        Rule(BY_DISPLAY_NAME, "OPS", "ops", 1),
-        Rule(BY_EXTERNAL_ID, "x1", "dev", 1),
-        Rule(BY_ID, 0, "admin", 0),
-        Rule(BY_ID, 2, "admin", 0),
+        Rule(lifecycle.BY_DISPLAY_NAME, "OPS", "ops", 1),
+        Rule(lifecycle.BY_EXTERNAL_ID, "x1", "dev", 1),
+        Rule(lifecycle.BY_ID, 0, "admin", 0),
+        Rule(lifecycle.BY_ID, 2, "admin", 0),
     ],
-    policy=Policy(SINGLE, "member", deactivate_unmapped=True),
+    policy=lifecycle.Policy(lifecycle.SINGLE, "member", deactivate_unmapped=True),
 )
 _EXAMPLES = [
     _TIES,
     replace(_TIES, rules=_TIES.rules[:2]),
-    replace(_TIES, policy=Policy(MULTIPLE, None, deactivate_unmapped=False)),
-    replace(_TIES, rules=[], policy=Policy(SINGLE, "dev", deactivate_unmapped=False)),
+    replace(_TIES, policy=lifecycle.Policy(lifecycle.MULTIPLE, None, deactivate_unmapped=False)),
+    replace(
+        _TIES, rules=[], policy=lifecycle.Policy(lifecycle.SINGLE, "dev", deactivate_unmapped=False)
+    ),
 ]
 
 
@@ -149,7 +138,7 @@ _EXAMPLES = [
 class Stored:
     tenant_id: int
     user_ids: list[str]
-    facts: dict[str, UserFacts]
+    facts: dict[str, lifecycle.UserFacts]
 
 
 def _store(db: Database, slug: str, population: Population) -> Stored:
@@ -233,11 +222,11 @@ def _store(db: Database, slug: str, population: Population) -> Stored:
     for index, user_id in enumerate(user_ids):
         active, enabled, reason, deleted = STATES[population.states[index]]
         matches = tuple(
-            Match(rule.role_key, rule.priority, rule_id)
+            lifecycle.Match(rule.role_key, rule.priority, rule_id)
             for group_index, group_id in enumerate(group_ids)
             if (index, group_index) in population.members
             for rule, value, rule_id in rule_rows
-            if rule_matches(
+            if lifecycle.rule_matches(
                 rule.match_type,
                 value,
                 population.group_names[group_index],
@@ -245,7 +234,7 @@ def _store(db: Database, slug: str, population: Population) -> Stored:
                 group_id,
             )
         )
-        facts[user_id] = UserFacts(active, enabled, reason, matches, deleted)
+        facts[user_id] = lifecycle.UserFacts(active, enabled, reason, matches, deleted)
     return Stored(tenant_id, user_ids, facts)
 
 
@@ -260,7 +249,7 @@ def _rolled_back(db: Database, tenant_id: int) -> Iterator[TenantRepository]:
             transaction.rollback()
 
 
-def _outcome(repo: TenantRepository, user_ids: list[str]) -> dict[str, Effective]:
+def _outcome(repo: TenantRepository, user_ids: list[str]) -> dict[str, lifecycle.Effective]:
     rows = repo._conn.execute(
         sa.select(users.c.id, users.c.enabled, users.c.deactivation_reason).where(
             users.c.id.in_(user_ids)
@@ -268,27 +257,27 @@ def _outcome(repo: TenantRepository, user_ids: list[str]) -> dict[str, Effective
     )
     held = repo.roles.roles_of(user_ids)
     return {
-        user_id: Effective(bool(enabled), reason, tuple(held.get(user_id, [])))
+        user_id: lifecycle.Effective(bool(enabled), reason, tuple(held.get(user_id, [])))
         for user_id, enabled, reason in rows
     }
 
 
-def _one_user(repo: TenantRepository, user_ids: list[str], policy: Policy) -> None:
+def _one_user(repo: TenantRepository, user_ids: list[str], policy: lifecycle.Policy) -> None:
     for user_id in user_ids:
         repo.recompute.one_user(user_id, policy)
 
 
-def _set_based(repo: TenantRepository, user_ids: list[str], policy: Policy) -> None:
+def _set_based(repo: TenantRepository, user_ids: list[str], policy: lifecycle.Policy) -> None:
     repo.recompute.enabled(user_ids, policy)
     repo.recompute.roles(user_ids, policy)
 
 
-def _staged(repo: TenantRepository, user_ids: list[str], policy: Policy) -> None:
+def _staged(repo: TenantRepository, user_ids: list[str], policy: lifecycle.Policy) -> None:
     with repo.staging():
         repo.recompute.staged(None, policy)
 
 
-PATHS: dict[str, Callable[[TenantRepository, list[str], Policy], None]] = {
+PATHS: dict[str, Callable[[TenantRepository, list[str], lifecycle.Policy], None]] = {
     "one user": _one_user,
     "set-based": _set_based,
     "staged": _staged,
@@ -311,7 +300,8 @@ def test_every_recompute_path_gives_what_the_rule_gives(db: Database) -> None:
     def check(population: Population) -> None:
         stored = _store(db, next(slugs), population)
         wanted = {
-            user_id: recompute(facts, population.policy) for user_id, facts in stored.facts.items()
+            user_id: lifecycle.recompute(facts, population.policy)
+            for user_id, facts in stored.facts.items()
         }
         for name, path in PATHS.items():
             with _rolled_back(db, stored.tenant_id) as repo:

@@ -9,11 +9,9 @@ members.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from scimgate.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
-from scimgate.model.filter import Expr
 from scimgate.model.lifecycle import (
     GROUP_CREATED,
     GROUP_DELETED,
@@ -33,17 +31,15 @@ from scimgate.model.patch_members import (
     member_ids,
     split_member_operations,
 )
-from scimgate.model.projection import project, wants
 from scimgate.model.schemas import GROUP
 from scimgate.model.validation import normalize_resource
-from scimgate.service import lifecycle, retry
+from scimgate.service import lifecycle, listing, retry
 from scimgate.service.clock import utcnow
-from scimgate.service.listing import ListQuery
 from scimgate.service.resources import Resource, check_if_match, render_group
 from scimgate.service.scope import TenantScope
 from scimgate.storage.events import NewEvent
 from scimgate.storage.repository import TenantRepository
-from scimgate.storage.rows import GroupRow, Page
+from scimgate.storage.rows import GroupRow
 
 _MEMBERS_ATTRIBUTE = GROUP.schema.attribute("members")
 
@@ -155,7 +151,7 @@ def _after_rename(
     return found
 
 
-def create_group(scope: TenantScope, payload: dict[str, Any], *, members: bool = True) -> Resource:
+def create_group(scope: TenantScope, payload: dict[str, Any], *, related: bool = True) -> Resource:
     doc, given = normalize_resource(
         payload, GROUP, registered_extensions=scope.registered_extensions
     )
@@ -179,44 +175,22 @@ def create_group(scope: TenantScope, payload: dict[str, Any], *, members: bool =
         found = [lifecycle.group_event(GROUP_CREATED, _ref(row))]
         found = _after_membership(repo, scope, row, added, [], found, known)
         lifecycle.emit(repo, found)
-        return _render(repo, scope, row, members and bool(ids))
+        return _render(repo, scope, row, related and bool(ids))
 
 
-def get_group(scope: TenantScope, group_id: str, *, members: bool = True) -> Resource:
+def get_group(scope: TenantScope, group_id: str, *, related: bool = True) -> Resource:
     with scope.db.tenant(scope.tenant.id) as repo:
-        return _render(repo, scope, _get_row(repo, group_id), members)
+        return _render(repo, scope, _get_row(repo, group_id), related)
 
 
-def page_groups(
-    repo: TenantRepository,
-    scope: TenantScope,
-    expr: Expr | None,
-    query: ListQuery,
-    descending: bool,
-    offset: int,
-    limit: int,
-) -> tuple[Page, Callable[[Page], list[dict[str, Any]]]]:
-    """One page of groups for a list or search (see ``listing.Pager``)."""
-    page = repo.groups.page(expr, query.sort_by, descending, offset, limit)
-
-    def render(page: Page) -> list[dict[str, Any]]:
-        ids = [row.id for row in page.rows]
-        members = (
-            repo.groups.members_of(ids)
-            if wants(GROUP, query.attributes, query.excluded, "members")
-            else {}
-        )
-        return [
-            project(
-                render_group(row, scope.base_url, members.get(row.id)).body,
-                GROUP,
-                query.attributes,
-                query.excluded,
-            )
-            for row in page.rows
-        ]
-
-    return page, render
+page_groups = listing.pager(
+    GROUP,
+    "members",
+    lambda repo: repo.groups.page,
+    lambda repo, ids: repo.groups.members_of(ids),
+    render_group,
+)
+"""One page of groups for a list or search (see ``listing.Pager``)."""
 
 
 def replace_group(
@@ -225,7 +199,7 @@ def replace_group(
     payload: dict[str, Any],
     *,
     if_match: str | None = None,
-    members: bool = True,
+    related: bool = True,
 ) -> Resource:
     doc, given = normalize_resource(
         payload, GROUP, registered_extensions=scope.registered_extensions
@@ -258,7 +232,7 @@ def replace_group(
         after = _get_row(repo, group_id)
         found = _after_membership(repo, scope, after, added, removed, found, known)
         lifecycle.emit(repo, found)
-        return _render(repo, scope, after, members)
+        return _render(repo, scope, after, related)
 
 
 def _replace_members(
@@ -310,10 +284,10 @@ def patch_group(
     operations: list[PatchOperation],
     *,
     if_match: str | None = None,
-    want_body: bool = False,
-    members: bool = True,
+    related: bool = True,
+    body: bool = False,
 ) -> Resource | None:
-    """Apply a PATCH; returns the group only when ``want_body`` (else the caller answers 204)."""
+    """Apply a PATCH; returns the group only when ``body`` (else the caller answers 204)."""
     other_ops, member_changes = split_member_operations(operations)
     for _attempt in retry.attempts():
         try:
@@ -321,9 +295,9 @@ def patch_group(
                 row = _get_row(repo, group_id)
                 check_if_match(if_match, row.version)
                 _patch_in_transaction(repo, scope, row, other_ops, member_changes)
-                if not want_body:
+                if not body:
                     return None
-                return _render(repo, scope, _get_row(repo, group_id), members)
+                return _render(repo, scope, _get_row(repo, group_id), related)
         except _LostRace:
             continue
     raise PreconditionFailed("the group kept changing; retry the request")

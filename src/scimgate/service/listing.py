@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from scimgate.errors import InvalidFilter, InvalidValue
 from scimgate.model.filter import Expr, parse_filter
+from scimgate.model.projection import project, wants
+from scimgate.model.schemas import ResourceType
+from scimgate.service.resources import Resource
 from scimgate.service.scope import TenantScope
 from scimgate.storage.repository import TenantRepository
-from scimgate.storage.rows import Page
+from scimgate.storage.rows import MemberRef, Page
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +65,51 @@ Pager = Callable[
     tuple[Page, Callable[[Page], list[dict[str, Any]]]],
 ]
 """How a resource type is paged: ``(repo, scope, filter, query, descending, offset, limit)``
-gives the page and a renderer for its rows. Users and Groups each define one."""
+gives the page and a renderer for its rows. Users and Groups each build one with ``pager``."""
+
+
+def pager(
+    rt: ResourceType,
+    related: str,
+    rows: Callable[[TenantRepository], Callable[[Expr | None, str | None, bool, int, int], Page]],
+    related_of: Callable[[TenantRepository, list[str]], Mapping[str, list[MemberRef]]],
+    render: Callable[[Any, str, list[MemberRef] | None], Resource],
+) -> Pager:
+    """The ``Pager`` of resource type ``rt``: its rows come from ``rows`` (a store's
+    ``page``), and its ``related`` attribute (read by ``related_of``, for a whole
+    page at once) only when the query asks for it."""
+
+    def page_of(
+        repo: TenantRepository,
+        scope: TenantScope,
+        expr: Expr | None,
+        query: ListQuery,
+        descending: bool,
+        offset: int,
+        limit: int,
+    ) -> tuple[Page, Callable[[Page], list[dict[str, Any]]]]:
+        page = rows(repo)(expr, query.sort_by, descending, offset, limit)
+
+        def render_page(page: Page) -> list[dict[str, Any]]:
+            ids = [row.id for row in page.rows]
+            listed = (
+                related_of(repo, ids)
+                if wants(rt, query.attributes, query.excluded, related)
+                else {}
+            )
+            return [
+                project(
+                    render(row, scope.base_url, listed.get(row.id)).body,
+                    rt,
+                    query.attributes,
+                    query.excluded,
+                )
+                for row in page.rows
+            ]
+
+        return page, render_page
+
+    return page_of
 
 
 def list_resources(scope: TenantScope, pager: Pager, query: ListQuery) -> ListResult:

@@ -16,6 +16,7 @@ be large; ``body`` (PATCH only) is whether it needs the resource at all.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from scimgate.model.patch import PatchOperation
@@ -25,150 +26,95 @@ from scimgate.service.listing import ListQuery, ListResult, Pager
 from scimgate.service.resources import Resource
 from scimgate.service.scope import TenantScope
 
-_Operations = list[PatchOperation]  # named here: inside the classes, ``list`` is a verb
 
-
-class ResourceService(Protocol):
-    """The verbs of one resource type."""
-
-    @property
-    def rt(self) -> ResourceType: ...
-
-    @property
-    def related(self) -> str:
-        """The attribute the ``related`` flags stand for (``groups``, ``members``)."""
-        ...
-
-    @property
-    def page(self) -> Pager: ...
-
-    def create(
-        self, scope: TenantScope, payload: dict[str, Any], *, related: bool = True
+class Create(Protocol):
+    def __call__(
+        self, scope: TenantScope, payload: dict[str, Any], /, *, related: bool = True
     ) -> Resource: ...
 
-    def get(self, scope: TenantScope, resource_id: str, *, related: bool = True) -> Resource: ...
 
-    def list(self, scope: TenantScope, query: ListQuery) -> ListResult: ...
+class Get(Protocol):
+    def __call__(
+        self, scope: TenantScope, resource_id: str, /, *, related: bool = True
+    ) -> Resource: ...
 
-    def replace(
+
+class Replace(Protocol):
+    def __call__(
         self,
         scope: TenantScope,
         resource_id: str,
         payload: dict[str, Any],
+        /,
         *,
         if_match: str | None = None,
         related: bool = True,
     ) -> Resource: ...
 
-    def patch(
+
+class Patch(Protocol):
+    def __call__(
         self,
         scope: TenantScope,
         resource_id: str,
-        operations: _Operations,
+        operations: list[PatchOperation],
+        /,
         *,
         if_match: str | None = None,
         related: bool = True,
-        body: bool = True,
+        body: bool = False,
     ) -> Resource | None:
         """The patched resource, or None when ``body`` is false and the type
         answers without it (a Group: RFC 7644 §3.5.2 allows 204)."""
         ...
 
-    def delete(
-        self, scope: TenantScope, resource_id: str, *, if_match: str | None = None
+
+class Delete(Protocol):
+    def __call__(
+        self, scope: TenantScope, resource_id: str, /, *, if_match: str | None = None
     ) -> None: ...
 
 
-class _Users:
-    rt = USER
-    related = "groups"
-    page: Pager = staticmethod(users.page_users)
+@dataclass(frozen=True, slots=True)
+class ResourceService:
+    """The verbs of one resource type."""
 
-    def create(
-        self, scope: TenantScope, payload: dict[str, Any], *, related: bool = True
-    ) -> Resource:
-        return users.create_user(scope, payload, groups=related)
-
-    def get(self, scope: TenantScope, resource_id: str, *, related: bool = True) -> Resource:
-        return users.get_user(scope, resource_id, groups=related)
-
-    def list(self, scope: TenantScope, query: ListQuery) -> ListResult:
-        return listing.list_resources(scope, self.page, query)
-
-    def replace(
-        self,
-        scope: TenantScope,
-        resource_id: str,
-        payload: dict[str, Any],
-        *,
-        if_match: str | None = None,
-        related: bool = True,
-    ) -> Resource:
-        return users.replace_user(scope, resource_id, payload, if_match=if_match, groups=related)
-
-    def patch(
-        self,
-        scope: TenantScope,
-        resource_id: str,
-        operations: _Operations,
-        *,
-        if_match: str | None = None,
-        related: bool = True,
-        body: bool = True,
-    ) -> Resource | None:
-        # A user is small: it always comes back, with 200, as clients expect.
-        return users.patch_user(scope, resource_id, operations, if_match=if_match, groups=related)
-
-    def delete(self, scope: TenantScope, resource_id: str, *, if_match: str | None = None) -> None:
-        users.delete_user(scope, resource_id, if_match=if_match)
-
-
-class _Groups:
-    rt = GROUP
-    related = "members"
-    page: Pager = staticmethod(groups.page_groups)
-
-    def create(
-        self, scope: TenantScope, payload: dict[str, Any], *, related: bool = True
-    ) -> Resource:
-        return groups.create_group(scope, payload, members=related)
-
-    def get(self, scope: TenantScope, resource_id: str, *, related: bool = True) -> Resource:
-        return groups.get_group(scope, resource_id, members=related)
+    rt: ResourceType
+    related: str
+    """The attribute the ``related`` flags stand for (``groups``, ``members``)."""
+    page: Pager
+    create: Create
+    get: Get
+    replace: Replace
+    patch: Patch
+    delete: Delete
 
     def list(self, scope: TenantScope, query: ListQuery) -> ListResult:
         return listing.list_resources(scope, self.page, query)
 
-    def replace(
-        self,
-        scope: TenantScope,
-        resource_id: str,
-        payload: dict[str, Any],
-        *,
-        if_match: str | None = None,
-        related: bool = True,
-    ) -> Resource:
-        return groups.replace_group(scope, resource_id, payload, if_match=if_match, members=related)
 
-    def patch(
-        self,
-        scope: TenantScope,
-        resource_id: str,
-        operations: _Operations,
-        *,
-        if_match: str | None = None,
-        related: bool = True,
-        body: bool = True,
-    ) -> Resource | None:
-        return groups.patch_group(
-            scope, resource_id, operations, if_match=if_match, want_body=body, members=related
-        )
+_USERS = ResourceService(
+    rt=USER,
+    related="groups",
+    page=users.page_users,
+    create=users.create_user,
+    get=users.get_user,
+    replace=users.replace_user,
+    patch=users.patch_user,
+    delete=users.delete_user,
+)
+_GROUPS = ResourceService(
+    rt=GROUP,
+    related="members",
+    page=groups.page_groups,
+    create=groups.create_group,
+    get=groups.get_group,
+    replace=groups.replace_group,
+    patch=groups.patch_group,
+    delete=groups.delete_group,
+)
 
-    def delete(self, scope: TenantScope, resource_id: str, *, if_match: str | None = None) -> None:
-        groups.delete_group(scope, resource_id, if_match=if_match)
-
-
-SERVICES: tuple[ResourceService, ...] = (_Users(), _Groups())
+SERVICES: tuple[ResourceService, ...] = (_USERS, _GROUPS)
 """Every resource type's service, in the order a root search lists them."""
 
 _BY_NAME: dict[str, ResourceService] = {s.rt.name: s for s in SERVICES}

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from scimgate.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
-from scimgate.model.filter import Expr
 from scimgate.model.lifecycle import (
     GROUP_MEMBER_REMOVED,
     USER_CREATED,
@@ -17,17 +15,15 @@ from scimgate.model.lifecycle import (
     USER_UPDATED,
 )
 from scimgate.model.patch import PatchOperation, apply_patch
-from scimgate.model.projection import project, wants
 from scimgate.model.schemas import USER
 from scimgate.model.validation import normalize_resource
-from scimgate.service import lifecycle, retry
+from scimgate.service import lifecycle, listing, retry
 from scimgate.service.clock import utcnow
-from scimgate.service.listing import ListQuery
 from scimgate.service.resources import Resource, check_if_match, render_user, with_groups
 from scimgate.service.scope import TenantScope
 from scimgate.storage.events import NewEvent
 from scimgate.storage.repository import TenantRepository
-from scimgate.storage.rows import Page, UserRow
+from scimgate.storage.rows import UserRow
 
 
 class UserNotFound(NotFound):
@@ -70,7 +66,7 @@ def _get_row(repo: TenantRepository, user_id: str, *, for_update: bool = False) 
     return row
 
 
-def create_user(scope: TenantScope, payload: dict[str, Any], *, groups: bool = True) -> Resource:
+def create_user(scope: TenantScope, payload: dict[str, Any], *, related: bool = True) -> Resource:
     doc, _ = normalize_resource(payload, USER, registered_extensions=scope.registered_extensions)
     # A new user without "active" is active; say so in the stored resource.
     doc.setdefault("active", True)
@@ -116,41 +112,19 @@ def create_user(scope: TenantScope, payload: dict[str, Any], *, groups: bool = T
     return resource
 
 
-def get_user(scope: TenantScope, user_id: str, *, groups: bool = True) -> Resource:
+def get_user(scope: TenantScope, user_id: str, *, related: bool = True) -> Resource:
     with scope.db.tenant(scope.tenant.id) as repo:
-        return _render(repo, scope, _get_row(repo, user_id), groups)
+        return _render(repo, scope, _get_row(repo, user_id), related)
 
 
-def page_users(
-    repo: TenantRepository,
-    scope: TenantScope,
-    expr: Expr | None,
-    query: ListQuery,
-    descending: bool,
-    offset: int,
-    limit: int,
-) -> tuple[Page, Callable[[Page], list[dict[str, Any]]]]:
-    """One page of users for a list or search (see ``listing.Pager``)."""
-    page = repo.users.page(expr, query.sort_by, descending, offset, limit)
-
-    def render(page: Page) -> list[dict[str, Any]]:
-        ids = [row.id for row in page.rows]
-        groups = (
-            repo.users.groups_of(ids)
-            if wants(USER, query.attributes, query.excluded, "groups")
-            else {}
-        )
-        return [
-            project(
-                render_user(row, scope.base_url, groups.get(row.id)).body,
-                USER,
-                query.attributes,
-                query.excluded,
-            )
-            for row in page.rows
-        ]
-
-    return page, render
+page_users = listing.pager(
+    USER,
+    "groups",
+    lambda repo: repo.users.page,
+    lambda repo, ids: repo.users.groups_of(ids),
+    render_user,
+)
+"""One page of users for a list or search (see ``listing.Pager``)."""
 
 
 def replace_user(
@@ -159,7 +133,7 @@ def replace_user(
     payload: dict[str, Any],
     *,
     if_match: str | None = None,
-    groups: bool = True,
+    related: bool = True,
 ) -> Resource:
     doc, _ = normalize_resource(payload, USER, registered_extensions=scope.registered_extensions)
     for _attempt in retry.attempts():
@@ -171,10 +145,10 @@ def replace_user(
             # it out (OneLogin templates, Ping) must not reactivate anyone.
             new_doc.setdefault("active", row.active)
             if new_doc == row.doc:
-                return _render(repo, scope, row, groups)
+                return _render(repo, scope, row, related)
             written = _write(repo, scope, row, new_doc)
             if written is not None:
-                return _add_groups(repo, scope, written, groups)
+                return _add_groups(repo, scope, written, related)
     raise PreconditionFailed("the user kept changing; retry the request")
 
 
@@ -184,18 +158,21 @@ def patch_user(
     operations: list[PatchOperation],
     *,
     if_match: str | None = None,
-    groups: bool = True,
+    related: bool = True,
+    body: bool = False,
 ) -> Resource:
+    """Apply a PATCH; ``body`` is accepted for the shared signature, but a user is
+    small: it always comes back, with 200, as clients expect."""
     for _attempt in retry.attempts():
         with scope.db.tenant(scope.tenant.id, write=True) as repo:
             row = _get_row(repo, user_id, for_update=True)
             check_if_match(if_match, row.version)
             result = apply_patch(row.doc, operations, USER)
             if not result.changed:
-                return _render(repo, scope, row, groups)
+                return _render(repo, scope, row, related)
             written = _write(repo, scope, row, result.doc)
             if written is not None:
-                return _add_groups(repo, scope, written, groups)
+                return _add_groups(repo, scope, written, related)
     raise PreconditionFailed("the user kept changing; retry the request")
 
 
