@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 import pytest
+from starlette.applications import Starlette
 
 from scimgate.cli import main
 from tests.cli.conftest import Cli
@@ -58,7 +59,9 @@ def receiver() -> Iterator[Receiver]:
     found.stop()
 
 
-def test_every_json_output_is_camel_case(run: Cli, scim: ScimClient, receiver: Receiver) -> None:
+def test_every_json_output_is_camel_case(
+    run: Cli, scim: ScimClient, receiver: Receiver, app: Starlette
+) -> None:
     outputs: dict[str, Any] = {}
 
     def record(name: str, *args: str) -> Any:
@@ -70,6 +73,8 @@ def test_every_json_output_is_camel_case(run: Cli, scim: ScimClient, receiver: R
     user = scim.make_user()
     scim.make_group("Engineering", [user])
     assert scim.post("/Users", scim.user_body(userName=user["userName"])).status_code == 409
+    # The audit log is written in the background; `status` below must see the 409.
+    app.state.audit_recorder.flush()
     assert run("worker", "--once").exit_code == 0
 
     record("tenant create", "globex")
