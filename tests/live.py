@@ -48,7 +48,8 @@ def live_server(database_url: str, *, workers: int = 1, **settings: str) -> Iter
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
+        # Generous: a loaded 2-core CI machine can take tens of seconds to import the app.
+        deadline = time.monotonic() + 90
         while True:
             try:
                 if httpx2.get(f"{base}/healthz", timeout=1).status_code == 200:

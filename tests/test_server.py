@@ -37,7 +37,7 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     )
     assert process.stdout is not None
     url = token = ""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded CI box imports slowly
     while time.monotonic() < deadline and not (url and token):
         line = process.stdout.readline()
         if not line:
