@@ -40,7 +40,9 @@ STORE_STATEMENTS = frozenset({"filters", "staging", "lifecycle_sql"})
 # Cross-tenant on a connection that ``Database.directory()`` opens.
 CROSS_TENANT_ON_DIRECTORY = frozenset({"directory", "api_keys", "deliveries"})
 # Cross-tenant, opening the engine themselves for the operator, the worker and the recorder.
-CROSS_TENANT_OWN_ENGINE = frozenset({"admins", "audit_writer", "backlog", "tenant_activity"})
+CROSS_TENANT_OWN_ENGINE = frozenset(
+    {"admins", "audit_writer", "backlog", "integrity", "tenant_activity"}
+)
 # The handle that owns the engine, and the module that builds it.
 ENGINE_OWNERS = frozenset({"database", "engine"})
 

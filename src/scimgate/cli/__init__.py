@@ -5,7 +5,7 @@ Each command or group lives in the module named after it, and is registered
 here, once:
 
 * ``serve``, ``demo`` (serve.py): run the HTTP server
-* ``db upgrade`` (db.py): apply migrations
+* ``db upgrade``, ``db check`` (db.py): apply migrations, check the database
 * ``tenant`` (tenants.py), ``token`` (tokens.py): tenants and their SCIM tokens
 * ``status`` (status.py): a tenant's provisioning status
 * ``admin`` (admins.py): admin console accounts
