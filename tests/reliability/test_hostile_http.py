@@ -204,3 +204,22 @@ def test_clients_that_never_finish_their_headers_do_not_stop_others(
             assert time.monotonic() - started < 3.0
             time.sleep(0.2)
 
+
+def test_limit_concurrency_refuses_requests_past_it_with_503(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'limited.db'}"
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    with running_server(url, tmp_path / "server.log", limit_concurrency="3") as server:
+        with ExitStack() as stack:
+            for _ in range(3):
+                sock = stack.enter_context(socket.create_connection(_address(server), timeout=5))
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # never finished
+            deadline = time.monotonic() + 10  # until the server has accepted all three
+            while httpx2.get(f"{server.base_url}/healthz", timeout=10).status_code != 503:
+                assert time.monotonic() < deadline, "requests past the limit were still served"
+                time.sleep(0.1)
+        deadline = time.monotonic() + 10
+        while httpx2.get(f"{server.base_url}/healthz", timeout=10).status_code != 200:
+            assert time.monotonic() < deadline, "the closed connections were never released"
+            time.sleep(0.1)
