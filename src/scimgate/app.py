@@ -27,6 +27,7 @@ from scimgate.scim.handlers import (
     handle_scimgate_error,
     handle_unexpected,
 )
+from scimgate.scim.params import DrainRefusedBody
 from scimgate.scim.routes import scim_routes
 from scimgate.service.audit import AuditRecorder
 from scimgate.service.tokens import TokenAuthenticator
@@ -87,7 +88,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Mount("/scim/v2/{tenant}", app=AuditedScim(Router(scim_routes()))),
+            Mount("/scim/v2/{tenant}", app=DrainRefusedBody(AuditedScim(Router(scim_routes())))),
             Mount("/api", app=api),
             Mount("/admin", routes=admin_routes() + directory_routes()),
         ],

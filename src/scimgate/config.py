@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=90, ge=0)  # 0 keeps entries forever
     idle_after_hours: float = Field(default=72.0, gt=0)
 
+    # Hostile clients (docs/how-to/deploy.md): uvicorn's cap on connections plus
+    # requests in progress per process, 503 past it; 0 leaves it off.
+    limit_concurrency: int = Field(default=0, ge=0)
+
     def check_secret_key(self) -> None:
         """Refuse a placeholder secret outside dev mode (called when the server starts)."""
         if not self.dev_mode and self.secret_key.get_secret_value() in _PLACEHOLDER_SECRETS:

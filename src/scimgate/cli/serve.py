@@ -34,6 +34,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         "proxy_headers": True,
         "server_header": False,
         "timeout_keep_alive": 75,
+        "limit_concurrency": settings.limit_concurrency or None,
     }
     with shared_metrics(workers):
         if workers > 1:

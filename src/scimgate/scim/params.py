@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import orjson
+from starlette.datastructures import Headers
 from starlette.requests import Request
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scimgate.errors import InvalidSyntax, InvalidValue, PayloadTooLarge, RequestTimeout
 from scimgate.model.projection import parse_attribute_list, project, wants
@@ -56,6 +60,81 @@ async def read_json_object(request: Request, limits: Limits) -> dict[str, Any]:
     if b"\\u0000" in raw and _holds_nul(body):
         raise InvalidValue("strings may not contain the NUL character (U+0000)")
     return body
+
+
+# Past this much unread body a refused client is cut off rather than drained.
+_DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
+
+
+class DrainRefusedBody:
+    """ASGI wrapper: a 413 sent before the body is read is followed by reading the body.
+
+    ``read_json_object`` refuses an oversized body as soon as it knows, often
+    from ``Content-Length`` alone, and the client is usually still sending.
+    Closing the socket with unread data makes the kernel answer with a reset,
+    and the client may lose the 413 it was sent. So the 413 goes out at once,
+    marked ``Connection: close``, and the rest of the body is read and thrown
+    away (up to ``_DRAIN_LIMIT_BYTES`` or the body timeout) before the
+    response is completed and the connection closed. A client that asked for
+    ``100-continue`` has sent no body, so there is nothing to drain.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    @property
+    def routes(self) -> Sequence[BaseRoute]:
+        routes: Sequence[BaseRoute] = getattr(self.app, "routes", [])
+        return routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body_ended = False
+        draining = False
+
+        async def receive_and_track() -> Message:
+            nonlocal body_ended
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_ended = True
+            return message
+
+        async def send_then_drain(message: Message) -> None:
+            nonlocal draining
+            if message["type"] == "http.response.start":
+                draining = message["status"] == 413 and not body_ended and not _expects(scope)
+                if draining:
+                    message = {**message, "headers": _closing(message.get("headers", []))}
+            elif draining and not message.get("more_body", False):
+                await send({**message, "more_body": True})
+                await _drain(receive, scope["app"].state.limits.body_timeout_seconds)
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app(scope, receive_and_track, send_then_drain)
+
+
+def _expects(scope: Scope) -> bool:
+    return Headers(scope=scope).get("expect", "").lower() == "100-continue"
+
+
+def _closing(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    kept = [(name, value) for name, value in headers if name.lower() != b"connection"]
+    return [*kept, (b"connection", b"close")]
+
+
+async def _drain(receive: Receive, timeout_seconds: float) -> None:
+    left = _DRAIN_LIMIT_BYTES
+    with anyio.move_on_after(timeout_seconds):
+        while left > 0:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            left -= len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
 
 
 def _holds_nul(value: Any) -> bool:
