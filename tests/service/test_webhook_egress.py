@@ -102,6 +102,11 @@ def test_a_public_host_is_accepted(
     assert created.webhook.url == url
 
 
+def test_a_name_the_resolver_cannot_encode_is_refused_as_unresolvable() -> None:
+    with pytest.raises(InvalidValue, match="does not resolve"):
+        EgressPolicy().check_host("a" * 70 + ".test", 443)
+
+
 def test_a_literal_address_is_not_looked_up() -> None:
     dns = FakeDns({})
     EgressPolicy(resolve=dns).check_host(PUBLIC_ADDRESS, 443)

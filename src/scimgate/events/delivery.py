@@ -68,7 +68,7 @@ class _CheckedBackend(httpcore.NetworkBackend):
             return self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
         try:
             addresses = self._egress.addresses(host, port)
-        except socket.gaierror as exc:
+        except (socket.gaierror, UnicodeError) as exc:
             raise httpcore.ConnectError(f"{host} does not resolve: {exc}") from exc
         failure: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
         for address in addresses:

@@ -157,5 +157,5 @@ class EgressPolicy:
             return  # nothing would be refused, so there is no need to ask DNS
         try:
             self.addresses(host, port)
-        except socket.gaierror as exc:
+        except (socket.gaierror, UnicodeError) as exc:  # UnicodeError: a label IDNA refuses
             raise InvalidValue(f"webhook host {host} does not resolve: {exc}") from exc
