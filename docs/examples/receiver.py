@@ -6,8 +6,10 @@ Run it:
     export SCIMGATE_WEBHOOK_SECRET=whsec_...      # printed once by `scimgate webhook add`
     uvicorn --factory receiver:app_from_environment --port 9000
 
-and point a webhook at it:
+and point a webhook at it (a loopback address must be let through, for
+``webhook add`` and for the worker alike):
 
+    export SCIMGATE_WEBHOOK_ALLOWED_CIDRS=127.0.0.1/32
     scimgate webhook add acme --url http://127.0.0.1:9000/scimgate/events
 
 What it shows (docs/how-to/receive-webhooks.md explains each point):

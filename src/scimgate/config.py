@@ -6,9 +6,10 @@ test) and handed to ``create_app``.
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-insecure-secret-key"})
@@ -66,6 +67,19 @@ class Settings(BaseSettings):
     # Hostile clients (docs/how-to/deploy.md): uvicorn's cap on connections plus
     # requests in progress per process, 503 past it; 0 leaves it off.
     limit_concurrency: int = Field(default=0, ge=0)
+
+    # Webhook egress (docs/how-to/receive-webhooks.md): webhooks reach public
+    # addresses only, unless private ones are allowed, all or by network.
+    webhook_allow_private: bool = False
+    webhook_allowed_cidrs: str = ""
+
+    @field_validator("webhook_allowed_cidrs")
+    @classmethod
+    def _check_cidrs(cls, value: str) -> str:
+        for item in value.split(","):
+            if item.strip():
+                ip_network(item.strip(), strict=False)  # a ValueError names the bad one
+        return value
 
     def check_secret_key(self) -> None:
         """Refuse a placeholder secret outside dev mode (called when the server starts)."""

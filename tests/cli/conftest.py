@@ -21,6 +21,8 @@ class Cli:
         self.env = {
             "SCIMGATE_DATABASE_URL": database_url,
             "SCIMGATE_PUBLIC_URL": "https://scim.example.test",
+            # The CLI tests' receiver listens on 127.0.0.1; their hosts resolve nowhere.
+            "SCIMGATE_WEBHOOK_ALLOW_PRIVATE": "1",
         }
 
     def __call__(self, *args: str, stdin: str | None = None) -> Result:

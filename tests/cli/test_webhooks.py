@@ -68,3 +68,17 @@ def test_webhook_errors_print_one_line_and_exit_non_zero(
     assert result.stdout == ""
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_webhook_add_refuses_a_host_that_is_not_public_unless_let_through(run: Cli) -> None:
+    run.env["SCIMGATE_WEBHOOK_ALLOW_PRIVATE"] = "0"
+    metadata = "http://169.254.169.254/latest/meta-data/"
+    message = run.fails("webhook", "add", "acme", "--url", metadata)
+    assert "webhook host 169.254.169.254 is a link-local address 169.254.169.254" in message
+    assert "SCIMGATE_WEBHOOK_ALLOWED_CIDRS" in message
+    assert run.json("webhook", "list", "acme", "--json") == []
+
+    run.env["SCIMGATE_WEBHOOK_ALLOWED_CIDRS"] = "169.254.169.254/32"
+    assert run.json("webhook", "add", "acme", "--url", metadata, "--json")["url"] == metadata
+    refused = run.fails("webhook", "add", "acme", "--url", "http://10.0.0.5/hooks")
+    assert "a private address 10.0.0.5" in refused

@@ -17,6 +17,7 @@ from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import IssuedToken
 from scimgate.storage.database import Database
 from scimgate.storage.events import StoredEvent
+from tests.egress import LOOPBACK
 from tests.events.receiver import Receiver
 from tests.scim.contract import ScimClient
 
@@ -28,6 +29,7 @@ FAST = WorkerOptions(
     timeout_seconds=5.0,
     poll_interval_seconds=0.01,
     gap_seconds=0.3,
+    egress=LOOPBACK,
 )
 
 MakeWorker = Callable[..., Worker]
@@ -101,7 +103,11 @@ def subscribe(
 ) -> webhook_service.CreatedWebhook:
     """A webhook to ``receiver``; the receiver learns the secret to verify with."""
     created = webhook_service.create_webhook(
-        db, get_tenant(db, slug) if slug is not None else None, receiver.url, events
+        db,
+        get_tenant(db, slug) if slug is not None else None,
+        receiver.url,
+        events,
+        egress=LOOPBACK,
     )
     receiver.secret = created.secret
     return created

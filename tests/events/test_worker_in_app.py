@@ -34,7 +34,11 @@ def test_the_app_delivers_events_when_told_to_run_the_worker(
     token = make_token("acme")
     subscribe(db, receiver, "acme", "user.created")
     with_worker = settings.model_copy(
-        update={"run_worker": True, "worker_poll_interval_seconds": 0.01}
+        update={
+            "run_worker": True,
+            "worker_poll_interval_seconds": 0.01,
+            "webhook_allowed_cidrs": "127.0.0.1/32",  # the receiver's address
+        }
     )
     with TestClient(create_app(with_worker, database=db)) as http:
         assert len(_worker_threads()) == 1

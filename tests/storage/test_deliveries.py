@@ -11,13 +11,14 @@ from scimgate.service import webhooks as webhook_service
 from scimgate.service.tenants import get_tenant
 from scimgate.storage.database import Database
 from scimgate.storage.tables import events
+from tests.egress import LOOPBACK
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def _hook(db: Database, slug: str) -> str:
     return webhook_service.create_webhook(
-        db, get_tenant(db, slug), "http://127.0.0.1:9/hooks"
+        db, get_tenant(db, slug), "http://127.0.0.1:9/hooks", egress=LOOPBACK
     ).webhook.id
 
 

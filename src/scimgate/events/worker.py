@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
@@ -36,6 +36,7 @@ from scimgate.events.delivery import Outcome, Sender, backoff_seconds
 from scimgate.events.housekeeping import purge_audit_log, purge_soft_deleted
 from scimgate.events.signing import event_body, signed_headers
 from scimgate.service.clock import utcnow
+from scimgate.service.egress import EgressPolicy
 from scimgate.storage.database import Database
 from scimgate.storage.deliveries import DeliveryQueue, Target
 from scimgate.storage.events import StoredEvent
@@ -61,6 +62,8 @@ class WorkerOptions:
     concurrency: int = 4
     housekeeping_interval_seconds: float = 60.0
     audit_retention_days: int = 90
+    # Which addresses deliveries may connect to (public ones only by default).
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerOptions:
@@ -72,6 +75,7 @@ class WorkerOptions:
             poll_interval_seconds=settings.worker_poll_interval_seconds,
             gap_seconds=settings.webhook_gap_seconds,
             audit_retention_days=settings.audit_retention_days,
+            egress=EgressPolicy.from_settings(settings),
         )
 
     @property
@@ -99,7 +103,7 @@ class Worker:
         self.options = options or WorkerOptions()
         self.owner = _owner_id()
         self.stopping = threading.Event()
-        self._sender = Sender(self.options.timeout_seconds, transport)
+        self._sender = Sender(self.options.timeout_seconds, transport, self.options.egress)
         self._rng = rng or random.Random()
         self._settled: int | None = None
         self._slugs: dict[int, str] = {}

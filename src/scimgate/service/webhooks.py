@@ -22,6 +22,7 @@ from scimgate.errors import InvalidValue, NotFound
 from scimgate.model.entities import Tenant
 from scimgate.model.lifecycle import EVENT_TYPES
 from scimgate.service.clock import utcnow
+from scimgate.service.egress import EgressPolicy
 from scimgate.storage.database import Database
 from scimgate.storage.webhooks import DELIVERY_STATUSES, Delivery, Webhook, WebhookStore
 
@@ -44,6 +45,7 @@ _KNOWN_TYPES = frozenset(EVENT_TYPES)
 SECRET_MARKER = "whsec_"  # noqa: S105 -- the Standard Webhooks secret prefix, not a secret
 _MAX_URL_LENGTH = 2048
 MAX_DELIVERIES_PAGE = 1000
+_PUBLIC_ONLY = EgressPolicy()
 
 
 class WebhookNotFound(NotFound):
@@ -86,7 +88,7 @@ def parse_event_types(value: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _check_url(url: str) -> str:
+def _check_url(url: str, egress: EgressPolicy) -> str:
     if not isinstance(url, str):
         raise InvalidValue("the webhook url must be a string")
     url = url.strip()
@@ -101,6 +103,7 @@ def _check_url(url: str) -> str:
         raise InvalidValue("the webhook url must be an absolute http:// or https:// URL")
     if parts.username or parts.password:
         raise InvalidValue("the webhook url must not carry credentials; the signature is the auth")
+    egress.check_host(parts.hostname, port or (443 if parts.scheme == "https" else 80))
     return url
 
 
@@ -126,9 +129,15 @@ def create_webhook(
     tenant: Tenant | None,
     url: str,
     event_types: str | Sequence[str] | None = None,
+    *,
+    egress: EgressPolicy = _PUBLIC_ONLY,
 ) -> CreatedWebhook:
-    """Add a webhook for ``tenant`` (or a global one); it receives events from now on."""
-    checked_url = _check_url(url)
+    """Add a webhook for ``tenant`` (or a global one); it receives events from now on.
+
+    Its host must be, and resolve only to, addresses ``egress`` lets through
+    (``service.egress``); delivery checks again where it connects.
+    """
+    checked_url = _check_url(url, egress)
     types = parse_event_types(event_types)
     secret = new_secret()
     with _webhooks(db, tenant, write=True) as store:
