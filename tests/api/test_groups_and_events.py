@@ -171,3 +171,9 @@ def test_groups_search_by_display_name_prefix(api: HostApi, scim: ScimClient) ->
     body = api.ok("/tenants/acme/groups", search="ENG")
     assert [g["displayName"] for g in body["items"]] == ["eng-oncall", "Engineering"]
     assert body["next"] is None
+
+
+def test_an_event_cursor_past_a_64_bit_seq_is_refused_not_a_500(api: HostApi) -> None:
+    """Found by the fuzzer: 2**63 overflowed SQLite's INTEGER and answered 500."""
+    assert api.get("/tenants/acme/events", after=2**63).status_code == 422
+    assert api.get("/tenants/acme/events", after=2**63 - 1).status_code == 200

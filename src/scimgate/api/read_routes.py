@@ -83,7 +83,10 @@ def list_events(
     tenant: TenantOf,
     db: Db,
     settings: AppSettings,
-    after: Annotated[int, Query(ge=0, description="The `next` of the previous call; 0 first.")] = 0,
+    after: Annotated[
+        int,
+        Query(ge=0, le=app_view.MAX_SEQ, description="The `next` of the previous call; 0 first."),
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=app_view.MAX_EVENTS_PAGE)] = app_view.DEFAULT_PAGE,
     types: Annotated[
         list[str] | None, Query(alias="type", description="Only these event types (repeatable).")

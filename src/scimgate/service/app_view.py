@@ -31,6 +31,8 @@ from scimgate.storage.rows import UserRow
 MAX_PAGE = 500
 DEFAULT_PAGE = 100
 MAX_EVENTS_PAGE = 1000
+# The largest event seq either database can store (a signed 64-bit integer).
+MAX_SEQ = 2**63 - 1
 MAX_SEARCH = 256
 _MAX_CURSOR = 200
 # A name cursor carries a lowered name (up to 512 characters of up to 4 UTF-8 bytes).
