@@ -74,6 +74,15 @@ def test_a_search_matches_the_start_of_the_user_name_in_any_case(
     assert _found(db, acme, "nobody") == []
 
 
+def test_a_search_folds_like_the_user_name(db: Database, acme: Tenant) -> None:
+    """NFD, fullwidth and invisible characters in the search, as in model/identity.py."""
+    _users(db, acme, ["Émile@example.com", "emma@example.com", "\uff4a\uff4f@example.com"])
+    assert _found(db, acme, "E\u0301MI") == ["Émile@example.com"]
+    assert _found(db, acme, "é\u200bmi") == ["Émile@example.com"]
+    assert _found(db, acme, "jo@") == ["\uff4a\uff4f@example.com"]
+    assert _found(db, acme, "\uff25") == ["emma@example.com"]
+
+
 def test_like_wildcards_in_a_search_are_plain_characters(db: Database, acme: Tenant) -> None:
     _users(db, acme, NAMES)
     assert _found(db, acme, "al%") == ["al%ice@example.com"]

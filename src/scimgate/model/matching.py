@@ -26,10 +26,12 @@ from scimgate.model.filter import (
     check_comparison,
     parse_datetime,
 )
+from scimgate.model.identity import fold_user_name, fold_user_name_part
 from scimgate.model.keys import MISSING, member
-from scimgate.model.schemas import GROUP_SCHEMA, USER_SCHEMA, Attribute
+from scimgate.model.schemas import GROUP_SCHEMA, USER, USER_SCHEMA, Attribute
 
 _CORE_URNS = frozenset({USER_SCHEMA.lower(), GROUP_SCHEMA.lower()})
+_USER_NAME = USER.schema.attribute("userName")
 
 
 def _sub_def(attribute: Attribute | None, name: str) -> Attribute | None:
@@ -93,16 +95,19 @@ def compare_value(actual: Any, op: str, expected: Value, definition: Attribute |
     it is ``not eq`` over all values); incomparable types never match."""
     if isinstance(expected, bool) or isinstance(actual, bool):
         return isinstance(actual, bool) and isinstance(expected, bool) and (actual == expected)
-    operands = _operands(actual, expected, definition)
+    operands = _operands(actual, op, expected, definition)
     if operands is None:
         return False
     left, right = operands
     return bool(_OPERATORS.get(op, _LAST)(left, right))
 
 
-def _operands(actual: Any, expected: Value, definition: Attribute | None) -> tuple[Any, Any] | None:
+def _operands(
+    actual: Any, op: str, expected: Value, definition: Attribute | None
+) -> tuple[Any, Any] | None:
     """The two sides in a form they compare in (dateTimes parsed, strings folded
-    unless case-exact), or None when the stored value cannot be compared."""
+    unless case-exact, userNames by their own rule), or None when the stored
+    value cannot be compared."""
     kind = definition.type if definition is not None else None
     if kind == "dateTime" and isinstance(expected, str):
         right = parse_datetime(expected)
@@ -116,6 +121,10 @@ def _operands(actual: Any, expected: Value, definition: Attribute | None) -> tup
             return None
         if definition is not None and definition.case_exact:
             return actual, expected
+        if definition == _USER_NAME:
+            # The same folds as the store's userName column and filter values.
+            wanted = fold_user_name(expected) if op == "eq" else fold_user_name_part(expected)
+            return fold_user_name(actual), wanted
         return actual.lower(), expected.lower()
     if isinstance(actual, int | float) and expected is not None:
         return actual, expected

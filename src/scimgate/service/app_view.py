@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from scimgate.errors import InvalidValue
 from scimgate.model.entities import Tenant, TenantSettings
+from scimgate.model.identity import fold_user_name
 from scimgate.service.clock import utcnow
 from scimgate.service.profile import ProfileMapping, compile_mapping
 from scimgate.service.users import UserNotFound
@@ -113,8 +115,9 @@ def decode_cursor(kind: str, cursor: str | None, max_length: int = _MAX_CURSOR) 
     return last_id
 
 
-def search_prefix(search: str | None) -> str | None:
-    """The lowered prefix to look for; None when ``search`` is empty or only spaces."""
+def search_prefix(search: str | None, fold: Callable[[str], str] = str.lower) -> str | None:
+    """The prefix to look for, folded as the stored names are (``fold_user_name`` for
+    userNames, lower-cased for displayNames); None when ``search`` is empty or only spaces."""
     text = (search or "").strip()
     if not text:
         return None
@@ -122,8 +125,8 @@ def search_prefix(search: str | None) -> str | None:
         raise InvalidValue(f"search text must be at most {MAX_SEARCH} characters")
     if "\x00" in text:
         raise InvalidValue("search text cannot contain NUL")
-    # Stored names are lowered the same way (storage/users.py, storage/groups.py).
-    return text.lower()
+    # Stored names are folded the same way (storage/users.py, storage/groups.py).
+    return fold(text) or None
 
 
 def check_limit(limit: int, maximum: int = MAX_PAGE) -> int:
@@ -194,7 +197,7 @@ def list_users(
     """One page of the tenant's users (soft-deleted ones excluded), ordered by id; with
     ``search``, those whose userName starts with it (any case), ordered by userName."""
     check_limit(limit)
-    prefix = search_prefix(search)
+    prefix = search_prefix(search, fold_user_name)
     filters: dict[str, Any] = {"enabled": active, "role": role, "updated_since": updated_since}
     with db.tenant(tenant.id) as repo:
         if prefix is None:
@@ -212,7 +215,7 @@ def list_users(
         items,
         encode_cursor("u", last.id)
         if prefix is None
-        else encode_cursor("un", last.user_name.lower()),
+        else encode_cursor("un", fold_user_name(last.user_name)),
     )
 
 

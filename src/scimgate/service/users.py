@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from scimgate.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
+from scimgate.model.identity import check_user_name
 from scimgate.model.lifecycle import (
     GROUP_MEMBER_REMOVED,
     USER_CREATED,
@@ -34,6 +35,7 @@ def _columns(doc: dict[str, Any]) -> dict[str, Any]:
     user_name = doc.get("userName")
     if not isinstance(user_name, str) or not user_name.strip():
         raise InvalidValue("userName is required")
+    check_user_name(user_name)
     return {
         "user_name": user_name,
         "external_id": doc.get("externalId"),

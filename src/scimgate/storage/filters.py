@@ -43,6 +43,7 @@ from scimgate.model.filter import (
     parse_path,
 )
 from scimgate.model.filter import Or as OrExpr
+from scimgate.model.identity import fold_user_name, fold_user_name_part
 from scimgate.model.matching import compare_value
 from scimgate.model.schemas import Attribute, ResolvedPath, ResourceType, resolve
 from scimgate.storage.json_sql import (
@@ -65,13 +66,23 @@ _FALSE: Predicate = sa.false()
 class _Operand:
     """One single value as SQL: how to read it as text, number, boolean and
     whether it is present. ``lowered`` says the column holds the lower-cased
-    value already; ``nullable`` False spares the IS NOT NULL guard."""
+    value already, ``folds_user_name`` that it holds ``fold_user_name`` of it
+    (so the filter value is folded the same way, never by the database);
+    ``nullable`` False spares the IS NOT NULL guard."""
 
-    __slots__ = ("attribute", "lowered", "nullable")
+    __slots__ = ("attribute", "folds_user_name", "lowered", "nullable")
 
-    def __init__(self, attribute: Attribute, *, lowered: bool = False, nullable: bool = True):
+    def __init__(
+        self,
+        attribute: Attribute,
+        *,
+        lowered: bool = False,
+        folds_user_name: bool = False,
+        nullable: bool = True,
+    ):
         self.attribute = attribute
         self.lowered = lowered
+        self.folds_user_name = folds_user_name
         self.nullable = nullable
 
     def text(self) -> ColumnElement[Any]:
@@ -195,7 +206,9 @@ def _compare(operand: _Operand, op: str, value: Value) -> Predicate:
         return operand.timestamp_compare(op, value)
     read = operand.text()
     left = read
-    if not attribute.case_exact:
+    if operand.folds_user_name:
+        value = fold_user_name(value) if op == "eq" else fold_user_name_part(value)
+    elif not attribute.case_exact:
         value = value.lower()
         if not operand.lowered:
             left = sa.func.lower(read)
@@ -298,7 +311,7 @@ _COLUMNS: dict[str, dict[tuple[str, str | None], Callable[[sa.Table, Attribute],
         ("id", None): lambda t, a: _ColumnOperand(t.c.id, a, nullable=False),
         ("externalId", None): lambda t, a: _ColumnOperand(t.c.external_id, a),
         ("userName", None): lambda t, a: _ColumnOperand(
-            t.c.user_name_lower, a, lowered=True, nullable=False
+            t.c.user_name_lower, a, folds_user_name=True, nullable=False
         ),
         ("displayName", None): lambda t, a: _ColumnOperand(t.c.display_name, a),
         ("active", None): lambda t, a: _ColumnOperand(t.c.active, a, nullable=False),
@@ -431,12 +444,12 @@ _CACHE: dict[tuple[Expr, int], tuple[ResourceType, Predicate]] = {}
 
 
 def user_name_equals(expr: Expr) -> str | None:
-    """The lower-cased name when ``expr`` is exactly ``userName eq "<string>"``, else None.
+    """The folded name when ``expr`` is exactly ``userName eq "<string>"``, else None.
 
     That is how every IdP looks a user up before creating it; the store answers
     it on the driver with the unique (tenant_id, user_name_lower) index instead
     of compiling the filter (what compile_filter would build for it too:
-    ``user_name_lower = <value lower-cased>``).
+    ``user_name_lower = fold_user_name(<value>)``).
     """
     if (
         isinstance(expr, Compare)
@@ -446,7 +459,7 @@ def user_name_equals(expr: Expr) -> str | None:
         and expr.path.sub is None
         and expr.path.attr.lower() == "username"
     ):
-        return expr.value.lower()
+        return fold_user_name(expr.value)
     return None
 
 

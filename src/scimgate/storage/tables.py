@@ -86,7 +86,8 @@ class UserRecord(Base):
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"))
     user_name: Mapped[str] = mapped_column(sa.String(512))
-    # userName is case-insensitive (RFC 7643 §4.1.1): the lowered copy carries the index.
+    # userName is case-insensitive (RFC 7643 §4.1.1): its fold (model/identity.py)
+    # carries the index.
     user_name_lower: Mapped[str] = mapped_column(sa.String(512))
     external_id: Mapped[str | None] = mapped_column(sa.String(512))
     display_name: Mapped[str | None] = mapped_column(sa.String(512))

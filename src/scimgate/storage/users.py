@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from scimgate.errors import Uniqueness
 from scimgate.model.filter import Expr
+from scimgate.model.identity import fold_user_name
 from scimgate.model.lifecycle import DELETED
 from scimgate.model.schemas import USER
 from scimgate.storage._sql import chunks
@@ -164,12 +165,12 @@ class UserStore:
         enabled: bool = True,
         deactivation_reason: str | None = None,
     ) -> bool:
-        """Insert a user; False when the userName is taken (case-insensitively).
+        """Insert a user; False when the userName is taken (as ``fold_user_name`` compares).
 
         A soft-deleted user holding the name is purged first: for SCIM it is
         gone, and an IdP re-creating the name must not get a 409.
         """
-        lowered = user_name.lower()
+        lowered = fold_user_name(user_name)
         sqlite = is_sqlite(self._conn)
         execute(self._conn, _PURGE_NAME, (self._tenant_id, lowered))
         moment = timestamp_param(now, sqlite)
@@ -215,7 +216,7 @@ class UserStore:
         deactivation_reason: str | None,
     ) -> bool:
         """Write a new state if the row is still at ``expected_version``; False if it moved on."""
-        lowered = user_name.lower()
+        lowered = fold_user_name(user_name)
         clash = fetch_one(self._conn, _NAME_CLASH, (self._tenant_id, lowered, user_id))
         if clash is not None:
             raise Uniqueness(f"userName {user_name!r} is already taken")
