@@ -6,9 +6,10 @@ test) and handed to ``create_app``.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-insecure-secret-key"})
@@ -62,6 +63,27 @@ class Settings(BaseSettings):
     # Audit log and provisioning status (docs/how-to/admin-console.md).
     audit_retention_days: int = Field(default=90, ge=0)  # 0 keeps entries forever
     idle_after_hours: float = Field(default=72.0, gt=0)
+
+    # Admin console sessions and sign-in throttling (docs/how-to/admin-console.md).
+    admin_session_idle_minutes: int = Field(default=30, ge=1)
+    admin_session_max_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    admin_login_failures_per_ip: int = Field(default=20, ge=1)
+    admin_login_window_minutes: int = Field(default=15, ge=1)
+    # Comma-separated CIDRs of the reverse proxies whose X-Forwarded-For is believed;
+    # empty: the console throttles by the connecting address.
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        for cidr in filter(None, (part.strip() for part in value.split(","))):
+            ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad entry
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        parts = (part.strip() for part in self.trusted_proxies.split(","))
+        return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in parts if cidr)
 
     def check_secret_key(self) -> None:
         """Refuse a placeholder secret outside dev mode (called when the server starts)."""
