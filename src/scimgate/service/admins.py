@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -128,7 +128,7 @@ def authenticate(
         _verify(_DUMMY_HASH, password)
         record_attempt(db, attempt)
         raise LoginRefused()
-    attempt = LoginAttempt(now, email, attempt.client_ip, account.id, _FAILED)
+    attempt = replace(attempt, account_id=account.id)
     if account.locked_until is not None and account.locked_until > now:
         record_attempt(db, _as(attempt, _LOCKED))
         raise _throttled(_ACCOUNT_MESSAGE, account.locked_until - now)
@@ -148,8 +148,8 @@ def authenticate(
     return account
 
 
-_IP_MESSAGE = "Too many sign-in attempts from this address; try again in {} minutes"
-_ACCOUNT_MESSAGE = "Too many sign-in attempts for this account; try again in {} minutes"
+_IP_MESSAGE = "Too many sign-in attempts from this address; try again in {}"
+_ACCOUNT_MESSAGE = "Too many sign-in attempts for this account; try again in {}"
 
 
 def _refuse_when_throttled(db: Database, attempt: LoginAttempt, throttle: Throttle) -> None:
@@ -172,13 +172,12 @@ def _refuse_when_throttled(db: Database, attempt: LoginAttempt, throttle: Thrott
 
 def _throttled(message: str, wait: timedelta) -> LoginThrottled:
     seconds = max(1, math.ceil(wait.total_seconds()))
-    return LoginThrottled(seconds, message.format(math.ceil(seconds / 60)))
+    minutes = math.ceil(seconds / 60)
+    return LoginThrottled(seconds, message.format(f"{minutes} minute{'s' * (minutes != 1)}"))
 
 
 def _as(attempt: LoginAttempt, outcome: str) -> LoginAttempt:
-    return LoginAttempt(
-        attempt.occurred_at, attempt.email, attempt.client_ip, attempt.account_id, outcome
-    )
+    return replace(attempt, outcome=outcome)
 
 
 def login_attempts(db: Database, limit: int = 100) -> list[LoginAttempt]:
