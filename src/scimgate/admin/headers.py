@@ -8,6 +8,7 @@ console's own script and styles are files under ``/admin/static``.
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = (
@@ -27,6 +28,12 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The wrapped routes, so that ``Mount`` (and its ``url_path_for``) sees through."""
+        routes: list[BaseRoute] = getattr(self.app, "routes", [])
+        return routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
