@@ -14,6 +14,7 @@ from starlette.routing import Mount, Route, Router
 
 from scimgate import observability
 from scimgate.admin.directory_routes import directory_routes
+from scimgate.admin.headers import SecurityHeaders
 from scimgate.admin.routes import admin_routes
 from scimgate.api.app import create_api
 from scimgate.api.deps import attach as attach_api
@@ -90,7 +91,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             Route("/readyz", readyz),
             Mount("/scim/v2/{tenant}", app=DrainRefusedBody(AuditedScim(Router(scim_routes())))),
             Mount("/api", app=api),
-            Mount("/admin", routes=admin_routes() + directory_routes()),
+            Mount("/admin", app=SecurityHeaders(Router(admin_routes() + directory_routes()))),
         ],
         exception_handlers={
             ScimgateError: handle_scimgate_error,

@@ -7,6 +7,8 @@ test) and handed to ``create_app``.
 from __future__ import annotations
 
 from ipaddress import ip_network
+
+import ipaddress
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -80,6 +82,27 @@ class Settings(BaseSettings):
             if item.strip():
                 ip_network(item.strip(), strict=False)  # a ValueError names the bad one
         return value
+
+    # Admin console sessions and sign-in throttling (docs/how-to/admin-console.md).
+    admin_session_idle_minutes: int = Field(default=30, ge=1)
+    admin_session_max_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    admin_login_failures_per_ip: int = Field(default=20, ge=1)
+    admin_login_window_minutes: int = Field(default=15, ge=1)
+    # Comma-separated CIDRs of the reverse proxies whose X-Forwarded-For is believed;
+    # empty: the console throttles by the connecting address.
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        for cidr in filter(None, (part.strip() for part in value.split(","))):
+            ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad entry
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        parts = (part.strip() for part in self.trusted_proxies.split(","))
+        return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in parts if cidr)
 
     def check_secret_key(self) -> None:
         """Refuse a placeholder secret outside dev mode (called when the server starts)."""

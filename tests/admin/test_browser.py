@@ -52,6 +52,7 @@ def page(tmp_path: Path) -> Iterator[Page]:
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
             viewport={"width": 1366, "height": 900},
         )
+        browser.grant_permissions(["clipboard-read", "clipboard-write"])
         try:
             yield browser.new_page()
         finally:
@@ -73,6 +74,13 @@ def _reload_until(page: Page, text: str, selector: str, seconds: float = 10) -> 
 
 
 def test_connect_an_idp_from_the_scim_provisioning_page(server: LiveServer, page: Page) -> None:
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     page.goto(f"{server.base_url}/admin/login")
     _shot(page, "01-login")
     page.get_by_label("Email").fill("ops@example.com")
@@ -84,6 +92,8 @@ def test_connect_an_idp_from_the_scim_provisioning_page(server: LiveServer, page
     page.get_by_role("link", name="SCIM Provisioning").click()
     expect(page.locator("#state")).to_have_text("not configured")
     expect(page.locator("#endpoint")).to_have_text(f"{server.base_url}/scim/v2/acme")
+    page.get_by_role("button", name="Copy the SCIM endpoint").click()
+    expect(page.get_by_role("button", name="Copy the SCIM endpoint")).to_have_text("Copied")
     _shot(page, "03-scim-provisioning-empty")
 
     page.get_by_label("Token name").fill("Okta production")
@@ -134,6 +144,7 @@ def test_connect_an_idp_from_the_scim_provisioning_page(server: LiveServer, page
     expect(page.get_by_test_id("audit")).to_contain_text("The bearer token has been revoked")
     expect(page.get_by_test_id("audit")).not_to_contain_text("201")
     _shot(page, "10-audit-log")
+    assert blocked == [], "the content security policy blocked part of the console"
 
 
 def _map_a_group_and_see_the_role_change(

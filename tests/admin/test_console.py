@@ -75,8 +75,8 @@ def test_repeated_failures_lock_the_account(
         assert console.post("/admin/login", data=wrong).status_code == 401
     right = {"email": "ops@example.com", "password": PASSWORD, "csrf": token}
     response = console.post("/admin/login", data=right)
-    assert response.status_code == 401
-    assert "Too many failed attempts" in response.text
+    assert response.status_code == 429
+    assert "Too many sign-in attempts for this account" in response.text
 
 
 def test_a_form_post_without_the_session_csrf_token_is_refused(

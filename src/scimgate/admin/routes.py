@@ -9,6 +9,7 @@ for any other tenant, so it learns nothing about which tenants exist).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from starlette.templating import Jinja2Templates
 from scimgate.admin import security
 from scimgate.admin.setup_guides import GUIDES, guide_html
 from scimgate.config import Settings
-from scimgate.errors import NotFound, ScimgateError
+from scimgate.errors import NotFound, RateLimited, ScimgateError
 from scimgate.model.entities import Tenant
 from scimgate.model.idp import IDP_NAMES
 from scimgate.service import admins, tokens
@@ -60,7 +61,6 @@ def render(
         request, template, {"csrf": session.csrf, **context}, status_code=status_code
     )
     response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
     return response
 
 
@@ -79,11 +79,14 @@ def signed_in(
         if account is None or session is None:
             return RedirectResponse("/admin/login", status_code=303)
         try:
-            return await handler(request, account, session)
+            response = await handler(request, account, session)
         except ScimgateError as exc:
-            return render(
+            response = render(
                 request, "error.html", session, exc.status, account=account, message=exc.detail
             )
+        # Re-signed with this request's time: the idle limit counts from the last request.
+        security.store(response, session.seen(security.now(request)), _settings(request))
+        return response
 
     return endpoint
 
@@ -102,7 +105,7 @@ def tenant_for(request: Request, account: AdminAccount) -> Tenant:
 
 
 async def login_form(request: Request) -> Response:
-    session = security.current_session(request) or security.new_session()
+    session = security.current_session(request) or security.new_session(security.now(request))
     response = render(request, "login.html", session, error=None, email="")
     security.store(response, session, _settings(request))
     return response
@@ -120,21 +123,37 @@ async def login(request: Request) -> Response:
         # No session cookie came with the POST, as with a cross-site form (SameSite=Lax
         # keeps it back). Setting a new cookie here would sign out an admin who is
         # signed in, so answer without one and let the login page start a session.
-        return render(
-            request, "error.html", security.new_session(), 403, message=exc.detail, back="login"
-        )
+        anonymous = security.new_session(security.now(request))
+        return render(request, "error.html", anonymous, 403, message=exc.detail, back="login")
     assert session is not None
     email = str(form.get("email", ""))
     try:
-        account = await run_in_threadpool(
-            admins.authenticate, database_of(request), email, str(form.get("password", ""))
-        )
+        account = await run_in_threadpool(_authenticate, request, email, form.get("password"))
     except ScimgateError as exc:
-        return render(request, "login.html", session, 401, error=exc.detail, email=email)
-    # A new session (and CSRF token) at login, so a planted cookie cannot be reused.
+        response = render(request, "login.html", session, exc.status, error=exc.detail, email=email)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    # A new session id (and CSRF token) at login, so a planted cookie cannot be reused.
     response = RedirectResponse("/admin/", status_code=303)
-    security.store(response, security.new_session(account.id), settings)
+    security.store(response, security.new_session(security.now(request), account.id), settings)
     return response
+
+
+def _authenticate(request: Request, email: str, password: object) -> AdminAccount:
+    settings = _settings(request)
+    throttle = admins.Throttle(
+        failures_per_ip=settings.admin_login_failures_per_ip,
+        window=timedelta(minutes=settings.admin_login_window_minutes),
+    )
+    return admins.authenticate(
+        database_of(request),
+        email,
+        str(password or ""),
+        security.client_ip(request, settings),
+        datetime.fromtimestamp(security.now(request), UTC),
+        throttle,
+    )
 
 
 async def logout(request: Request) -> Response:

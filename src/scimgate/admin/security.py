@@ -4,7 +4,14 @@ The cookie is ``base64(json).hex(hmac-sha256)`` keyed by SECRET_KEY (derived
 for this purpose, so it is never the raw key). It is HttpOnly, SameSite=Lax
 and Secure when PUBLIC_URL is https. Every session, even before login, holds a
 random CSRF token that each form repeats in a hidden field; a POST whose field
-does not match is refused. Sessions end after ``SESSION_SECONDS``.
+does not match is refused.
+
+A signed-in session also holds a random id, drawn anew at login (so a cookie
+planted before login never becomes a signed-in one), the time of the login and
+the time of the last request. It ends ``admin_session_idle_minutes`` after the
+last request and ``admin_session_max_hours`` after the login, whichever comes
+first; each signed-in request re-signs the cookie with the new last-request
+time. Time comes from ``app.state.clock`` when a test sets one.
 """
 
 from __future__ import annotations
@@ -12,9 +19,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import orjson
 from starlette.requests import Request
@@ -24,7 +33,6 @@ from scimgate.config import Settings
 from scimgate.errors import Forbidden
 
 COOKIE = "scimgate_admin"
-SESSION_SECONDS = 12 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +40,21 @@ class Session:
     csrf: str
     account_id: str | None = None
     issued_at: int = 0
+    id: str = ""
+    seen_at: int = 0
+
+    def seen(self, now: float) -> Session:
+        return replace(self, seen_at=int(now))
+
+
+def now(request: Request) -> float:
+    """Seconds since the epoch, from the app's clock when a test set one."""
+    clock: Callable[[], float] | None = getattr(request.app.state, "clock", None)
+    return clock() if clock is not None else time.time()
+
+
+def _max_seconds(settings: Settings) -> int:
+    return int(settings.admin_session_max_hours * 3600)
 
 
 def _key(settings: Settings) -> bytes:
@@ -41,14 +64,22 @@ def _key(settings: Settings) -> bytes:
 
 def encode(session: Session, settings: Settings) -> str:
     payload = base64.urlsafe_b64encode(
-        orjson.dumps({"c": session.csrf, "a": session.account_id, "t": session.issued_at})
+        orjson.dumps(
+            {
+                "c": session.csrf,
+                "a": session.account_id,
+                "t": session.issued_at,
+                "i": session.id,
+                "s": session.seen_at,
+            }
+        )
     ).decode()
     signature = hmac.new(_key(settings), payload.encode(), hashlib.sha256).hexdigest()
     return f"{payload}.{signature}"
 
 
-def decode(value: str | None, settings: Settings, now: float | None = None) -> Session | None:
-    """The session in a cookie, or None when it is missing, forged or too old."""
+def decode(value: str | None, settings: Settings, at: float | None = None) -> Session | None:
+    """The session in a cookie, or None when it is missing, forged, idle too long or too old."""
     if not value or len(value) > 1000 or "." not in value:
         return None
     payload, _, signature = value.rpartition(".")
@@ -57,22 +88,38 @@ def decode(value: str | None, settings: Settings, now: float | None = None) -> S
         return None
     try:
         data = orjson.loads(base64.urlsafe_b64decode(payload.encode()))
-        session = Session(csrf=str(data["c"]), account_id=data["a"], issued_at=int(data["t"]))
-    except (ValueError, KeyError, TypeError):
+        session = Session(
+            csrf=str(data["c"]),
+            account_id=data["a"],
+            issued_at=int(data["t"]),
+            id=str(data.get("i", "")),
+            seen_at=int(data.get("s", 0)),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    if (now or time.time()) - session.issued_at > SESSION_SECONDS:
+    at = time.time() if at is None else at
+    if at - session.issued_at > _max_seconds(settings):
+        return None
+    if session.account_id is not None and (
+        not session.id or at - session.seen_at > settings.admin_session_idle_minutes * 60
+    ):
         return None
     return session
 
 
 def current_session(request: Request) -> Session | None:
     settings: Settings = request.app.state.settings
-    return decode(request.cookies.get(COOKIE), settings)
+    return decode(request.cookies.get(COOKIE), settings, now(request))
 
 
-def new_session(account_id: str | None = None) -> Session:
+def new_session(at: float, account_id: str | None = None) -> Session:
+    """A session with fresh random id and CSRF token; ``account_id`` when it signs in."""
     return Session(
-        csrf=secrets.token_urlsafe(24), account_id=account_id, issued_at=int(time.time())
+        csrf=secrets.token_urlsafe(24),
+        account_id=account_id,
+        issued_at=int(at),
+        id=secrets.token_urlsafe(18),
+        seen_at=int(at),
     )
 
 
@@ -80,7 +127,7 @@ def store(response: Response, session: Session, settings: Settings) -> None:
     response.set_cookie(
         COOKIE,
         encode(session, settings),
-        max_age=SESSION_SECONDS,
+        max_age=_max_seconds(settings),
         path="/admin",
         httponly=True,
         samesite="lax",
@@ -105,3 +152,32 @@ def check_csrf(session: Session | None, submitted: object) -> None:
         or not hmac.compare_digest(session.csrf.encode(), submitted.encode())
     ):
         raise Forbidden("The form expired or did not come from this console; reload and retry")
+
+
+def client_ip(request: Request, settings: Settings) -> str:
+    """The address that sent the request: the connecting peer, or, when that peer is a
+    trusted proxy, the right-most ``X-Forwarded-For`` entry no trusted proxy added."""
+    peer = request.client.host if request.client else ""
+    proxies = settings.trusted_proxy_networks
+    if not proxies or not _within(peer, proxies):
+        return peer
+    forwarded = [a.strip() for a in request.headers.get("x-forwarded-for", "").split(",")]
+    for address in reversed(forwarded):
+        inside = _within(address, proxies)
+        if inside is None:  # not an address: nothing left of it can be believed
+            return peer
+        if not inside:
+            return address
+        peer = address
+    return peer
+
+
+def _within(
+    address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+) -> bool | None:
+    """Whether ``address`` is in one of ``networks``; None when it is no IP address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return any(ip in network for network in networks)

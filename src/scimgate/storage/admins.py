@@ -5,6 +5,8 @@ knows which tenant it may manage, and an operator account (``tenant_id``
 NULL) manages every tenant, so accounts belong to no tenant's repository.
 The ``tenant_id`` stored here is the one tenant an account may manage, set by
 the operator; this module never uses it to reach that tenant's rows.
+Sign-in attempts are kept here too, by email and client address: they are
+counted before anyone knows which account, if any, an email names.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from scimgate.storage.tables import admin_accounts
+from scimgate.storage.tables import admin_accounts, admin_login_attempts
 
 if TYPE_CHECKING:
     from scimgate.storage.database import Database
@@ -105,3 +107,62 @@ def note_login(
         conn.execute(
             admin_accounts.update().where(admin_accounts.c.id == account_id).values(**values)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    occurred_at: datetime
+    email: str
+    client_ip: str
+    account_id: str | None
+    outcome: str
+
+
+def record_attempt(db: Database, attempt: LoginAttempt) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(
+            admin_login_attempts.insert().values(
+                occurred_at=attempt.occurred_at,
+                email=attempt.email,
+                client_ip=attempt.client_ip,
+                account_id=attempt.account_id,
+                outcome=attempt.outcome,
+            )
+        )
+
+
+def failures_since(
+    db: Database,
+    since: datetime,
+    outcomes: tuple[str, ...],
+    *,
+    email: str | None = None,
+    client_ip: str | None = None,
+) -> tuple[int, datetime | None]:
+    """How many attempts with one of ``outcomes`` came from ``email`` or ``client_ip``
+    since ``since``, and when the oldest of them was."""
+    t = admin_login_attempts
+    column, value = (t.c.email, email) if email is not None else (t.c.client_ip, client_ip)
+    query = sa.select(sa.func.count(), sa.func.min(t.c.occurred_at)).where(
+        column == value, t.c.occurred_at > since, t.c.outcome.in_(outcomes)
+    )
+    with db.engine.connect() as conn:
+        count, oldest = conn.execute(query).one()
+    return int(count), oldest
+
+
+def recent_attempts(db: Database, limit: int) -> list[LoginAttempt]:
+    t = admin_login_attempts
+    query = sa.select(t).order_by(t.c.id.desc()).limit(limit)
+    with db.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        LoginAttempt(
+            occurred_at=row.occurred_at,
+            email=row.email,
+            client_ip=row.client_ip,
+            account_id=row.account_id,
+            outcome=row.outcome,
+        )
+        for row in rows
+    ]

@@ -313,6 +313,31 @@ class AdminAccountRecord(Base):
     last_login_at: Mapped[datetime | None]
 
 
+class AdminLoginAttemptRecord(Base):
+    """One console sign-in attempt: the sign-in audit trail and the throttle's counter.
+
+    No foreign key to the account: an attempt names an email that may belong to
+    no account, and the row outlives an account that is removed.
+    """
+
+    __tablename__ = "admin_login_attempts"
+    __table_args__ = (
+        sa.Index(None, "client_ip", "occurred_at"),
+        sa.Index(None, "email", "occurred_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    occurred_at: Mapped[datetime]
+    email: Mapped[str] = mapped_column(sa.String(320))
+    client_ip: Mapped[str] = mapped_column(sa.String(64))
+    account_id: Mapped[str | None] = mapped_column(sa.String(32))
+    # succeeded, failed (wrong email or password), locked (account lockout), throttled
+    outcome: Mapped[str] = mapped_column(sa.String(16))
+
+
 tenants = cast(sa.Table, TenantRecord.__table__)
 scim_tokens = cast(sa.Table, ScimTokenRecord.__table__)
 users = cast(sa.Table, UserRecord.__table__)
@@ -327,3 +352,4 @@ webhook_deliveries = cast(sa.Table, WebhookDeliveryRecord.__table__)
 api_keys = cast(sa.Table, ApiKeyRecord.__table__)
 audit_log = cast(sa.Table, AuditRecord.__table__)
 admin_accounts = cast(sa.Table, AdminAccountRecord.__table__)
+admin_login_attempts = cast(sa.Table, AdminLoginAttemptRecord.__table__)
