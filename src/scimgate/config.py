@@ -6,9 +6,8 @@ test) and handed to ``create_app``.
 
 from __future__ import annotations
 
-from ipaddress import ip_network
-
 import ipaddress
+from ipaddress import ip_network
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
