@@ -21,6 +21,7 @@ from scimgate.service import webhooks as webhook_service
 from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import IssuedToken
 from scimgate.storage.database import Database
+from tests.keyring import WEBHOOK_KEYRING
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -90,7 +91,7 @@ def test_pool_figures_and_the_webhook_backlog_are_reported(
     client: TestClient, db: Database, acme_headers: dict[str, str]
 ) -> None:
     hook = webhook_service.create_webhook(
-        db, get_tenant(db, "acme"), "https://receiver.example.test/hook"
+        db, get_tenant(db, "acme"), "https://receiver.example.test/hook", keyring=WEBHOOK_KEYRING
     )
     for name in ("a", "b"):
         body = {"schemas": [USER], "userName": name}

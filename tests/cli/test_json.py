@@ -92,6 +92,7 @@ def test_every_json_output_is_camel_case(
     delivered = record("webhook deliveries", "acme", hook["id"])
     record("webhook redeliver", "acme", hook["id"], delivered[0]["eventId"])
     status = record("status", "acme")
+    record("secrets reseal")
 
     assert set(outputs) == _json_commands(main)
     # Nested objects are present, so their keys are checked too.

@@ -13,11 +13,13 @@ from starlette.testclient import TestClient
 from scimgate.events.worker import Worker, WorkerOptions
 from scimgate.model.entities import Tenant
 from scimgate.service import webhooks as webhook_service
+from scimgate.service.sealing import Keyring
 from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import IssuedToken
 from scimgate.storage.database import Database
 from scimgate.storage.events import StoredEvent
 from tests.events.receiver import Receiver
+from tests.keyring import WEBHOOK_KEYRING
 from tests.scim.contract import ScimClient
 
 # Retries within milliseconds, so a test sees many attempts in well under a second.
@@ -63,8 +65,8 @@ def scim(make_scim: Callable[[str], ScimClient]) -> ScimClient:
 def make_worker(db: Database) -> Iterator[MakeWorker]:
     made: list[Worker] = []
 
-    def make(**overrides: Any) -> Worker:
-        worker = Worker(db, replace(FAST, **overrides))
+    def make(keyring: Keyring = WEBHOOK_KEYRING, **overrides: Any) -> Worker:
+        worker = Worker(db, replace(FAST, **overrides), keyring=keyring)
         made.append(worker)
         return worker
 
@@ -101,7 +103,11 @@ def subscribe(
 ) -> webhook_service.CreatedWebhook:
     """A webhook to ``receiver``; the receiver learns the secret to verify with."""
     created = webhook_service.create_webhook(
-        db, get_tenant(db, slug) if slug is not None else None, receiver.url, events
+        db,
+        get_tenant(db, slug) if slug is not None else None,
+        receiver.url,
+        events,
+        keyring=WEBHOOK_KEYRING,
     )
     receiver.secret = created.secret
     return created

@@ -19,6 +19,7 @@ from scimgate.service import webhooks as webhook_service
 from scimgate.service.tenants import get_tenant
 from scimgate.storage.database import Database
 from tests.events.conftest import MakeWorker, drive, new_user, wait_for
+from tests.keyring import WEBHOOK_KEYRING
 from tests.scim.contract import ScimClient
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "receiver.py"
@@ -45,7 +46,9 @@ class Served:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/scimgate/events"
-        created = webhook_service.create_webhook(db, get_tenant(db, "acme"), self.url)
+        created = webhook_service.create_webhook(
+            db, get_tenant(db, "acme"), self.url, keyring=WEBHOOK_KEYRING
+        )
         self.webhook_id = created.webhook.id
         self.host = example.InMemoryApp()
         app = example.create_receiver(created.secret, self.host)

@@ -13,6 +13,7 @@ from scimgate.service import webhooks as webhook_service
 from scimgate.service.clock import utcnow
 from scimgate.storage.database import Database
 from scimgate.storage.events import NewEvent
+from tests.keyring import WEBHOOK_KEYRING
 
 URL = "https://app.example.com/scim-events"
 
@@ -27,7 +28,9 @@ def test_a_new_webhook_gets_a_standard_webhooks_secret(
     db: Database, make_tenant: Callable[..., Tenant]
 ) -> None:
     acme = make_tenant("acme")
-    created = webhook_service.create_webhook(db, acme, URL, "user.deactivated, user.roles_changed")
+    created = webhook_service.create_webhook(
+        db, acme, URL, "user.deactivated, user.roles_changed", keyring=WEBHOOK_KEYRING
+    )
     assert created.secret.startswith("whsec_")
     assert len(base64.b64decode(created.secret.removeprefix("whsec_"))) == 32
     assert created.webhook.event_types == ("user.deactivated", "user.roles_changed")
@@ -42,8 +45,8 @@ def test_two_webhooks_get_different_secrets(
     db: Database, make_tenant: Callable[..., Tenant]
 ) -> None:
     acme = make_tenant("acme")
-    first = webhook_service.create_webhook(db, acme, URL)
-    second = webhook_service.create_webhook(db, acme, URL)
+    first = webhook_service.create_webhook(db, acme, URL, keyring=WEBHOOK_KEYRING)
+    second = webhook_service.create_webhook(db, acme, URL, keyring=WEBHOOK_KEYRING)
     assert first.secret != second.secret
 
 
@@ -65,7 +68,7 @@ def test_bad_webhook_settings_are_refused(
 ) -> None:
     acme = make_tenant("acme")
     with pytest.raises(InvalidValue, match=message):
-        webhook_service.create_webhook(db, acme, url, events)  # type: ignore[arg-type]
+        webhook_service.create_webhook(db, acme, url, events, keyring=WEBHOOK_KEYRING)  # type: ignore[arg-type]
     assert webhook_service.list_webhooks(db, acme) == []
 
 
@@ -74,7 +77,7 @@ def test_a_webhook_is_invisible_to_other_tenants_and_to_the_global_scope(
 ) -> None:
     acme = make_tenant("acme")
     globex = make_tenant("globex")
-    hook = webhook_service.create_webhook(db, acme, URL).webhook.id
+    hook = webhook_service.create_webhook(db, acme, URL, keyring=WEBHOOK_KEYRING).webhook.id
     assert webhook_service.list_webhooks(db, globex) == []
     assert webhook_service.list_webhooks(db, None) == []
     for scope in (globex, None):
@@ -91,7 +94,7 @@ def test_a_global_webhook_is_listed_in_the_global_scope_only(
     db: Database, make_tenant: Callable[..., Tenant]
 ) -> None:
     acme = make_tenant("acme")
-    created = webhook_service.create_webhook(db, None, URL)
+    created = webhook_service.create_webhook(db, None, URL, keyring=WEBHOOK_KEYRING)
     assert created.webhook.tenant_id is None
     assert [w.id for w in webhook_service.list_webhooks(db, None)] == [created.webhook.id]
     assert webhook_service.list_webhooks(db, acme) == []
@@ -99,7 +102,7 @@ def test_a_global_webhook_is_listed_in_the_global_scope_only(
 
 def test_removing_a_webhook_removes_it(db: Database, make_tenant: Callable[..., Tenant]) -> None:
     acme = make_tenant("acme")
-    hook = webhook_service.create_webhook(db, acme, URL).webhook.id
+    hook = webhook_service.create_webhook(db, acme, URL, keyring=WEBHOOK_KEYRING).webhook.id
     webhook_service.remove_webhook(db, acme, hook)
     assert webhook_service.list_webhooks(db, acme) == []
     with pytest.raises(NotFound):
@@ -111,7 +114,7 @@ def test_a_redelivery_is_queued_as_pending(
 ) -> None:
     acme = make_tenant("acme")
     event_id = _event(db, acme)
-    hook = webhook_service.create_webhook(db, acme, URL).webhook.id
+    hook = webhook_service.create_webhook(db, acme, URL, keyring=WEBHOOK_KEYRING).webhook.id
     queued = webhook_service.redeliver(db, acme, hook, event_id)
     assert (queued.status, queued.event_id, queued.event_type) == (
         "pending",
@@ -127,13 +130,13 @@ def test_a_tenant_webhook_cannot_redeliver_another_tenants_event(
     acme = make_tenant("acme")
     globex = make_tenant("globex")
     foreign = _event(db, globex)
-    hook = webhook_service.create_webhook(db, acme, URL).webhook.id
+    hook = webhook_service.create_webhook(db, acme, URL, keyring=WEBHOOK_KEYRING).webhook.id
     with pytest.raises(NotFound, match="no event"):
         webhook_service.redeliver(db, acme, hook, foreign)
     with pytest.raises(NotFound, match="no event"):
         webhook_service.redeliver(db, acme, hook, "not-an-event-id")
     # A global webhook receives every tenant's events, so it may ask for this one.
-    global_hook = webhook_service.create_webhook(db, None, URL).webhook.id
+    global_hook = webhook_service.create_webhook(db, None, URL, keyring=WEBHOOK_KEYRING).webhook.id
     assert webhook_service.redeliver(db, None, global_hook, foreign).status == "pending"
 
 
@@ -142,6 +145,6 @@ def test_listing_deliveries_checks_its_arguments(
     db: Database, make_tenant: Callable[..., Tenant], status: str | None, limit: int
 ) -> None:
     acme = make_tenant("acme")
-    hook = webhook_service.create_webhook(db, acme, URL).webhook.id
+    hook = webhook_service.create_webhook(db, acme, URL, keyring=WEBHOOK_KEYRING).webhook.id
     with pytest.raises(InvalidValue):
         webhook_service.list_deliveries(db, acme, hook, status=status, limit=limit)

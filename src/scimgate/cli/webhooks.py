@@ -15,6 +15,7 @@ from scimgate.cli._context import current_settings, database, fail
 from scimgate.cli._output import emit_json, iso, json_option
 from scimgate.model.entities import Tenant
 from scimgate.service import webhooks as webhook_service
+from scimgate.service.sealing import WEBHOOK_SECRET, Keyring
 from scimgate.service.tenants import get_tenant
 from scimgate.service.webhooks import Delivery, Webhook
 from scimgate.storage.database import Database
@@ -86,8 +87,12 @@ def webhook_add(
 ) -> None:
     """Add a webhook to tenant SLUG (or --global). Its secret is printed once."""
     scope, _ = _scope((slug,) if slug else (), is_global, ())
-    with database(current_settings()) as db:
-        created = webhook_service.create_webhook(db, _tenant(db, scope), url, event_types)
+    settings = current_settings()
+    keyring = Keyring.from_settings(settings, WEBHOOK_SECRET)
+    with database(settings) as db:
+        created = webhook_service.create_webhook(
+            db, _tenant(db, scope), url, event_types, keyring=keyring
+        )
     if as_json:
         emit_json({**_webhook_json(created.webhook, scope), "secret": created.secret})
         return
