@@ -36,7 +36,7 @@ from scimgate.events.delivery import Outcome, Sender, backoff_seconds
 from scimgate.events.housekeeping import purge_audit_log, purge_soft_deleted
 from scimgate.events.signing import event_body, signed_headers
 from scimgate.service.clock import utcnow
-from scimgate.service.sealing import WEBHOOK_SECRET, Keyring, UnsealError
+from scimgate.service.sealing import Keyring, UnsealError
 from scimgate.storage.database import Database
 from scimgate.storage.deliveries import DeliveryQueue, Target
 from scimgate.storage.events import StoredEvent
@@ -97,8 +97,6 @@ class Worker:
         transport: httpx.BaseTransport | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        if keyring.purpose != WEBHOOK_SECRET:
-            raise ValueError("the worker needs the webhook secrets' keyring")
         self._db = db
         self._keyring = keyring
         self.options = options or WorkerOptions()
