@@ -22,6 +22,7 @@ from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import IssuedToken
 from scimgate.storage.database import Database
 from tests.egress import public_dns
+from tests.keyring import WEBHOOK_KEYRING
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -94,6 +95,7 @@ def test_pool_figures_and_the_webhook_backlog_are_reported(
         db,
         get_tenant(db, "acme"),
         "https://receiver.example.test/hook",
+        keyring=WEBHOOK_KEYRING,
         egress=public_dns("receiver.example.test"),
     )
     for name in ("a", "b"):

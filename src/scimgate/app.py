@@ -31,6 +31,7 @@ from scimgate.scim.handlers import (
 from scimgate.scim.params import DrainRefusedBody
 from scimgate.scim.routes import scim_routes
 from scimgate.service.audit import AuditRecorder
+from scimgate.service.sealing import WEBHOOK_SECRET, Keyring
 from scimgate.service.tokens import TokenAuthenticator
 from scimgate.storage.database import Database
 
@@ -72,7 +73,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         ).start()
         # Webhook delivery on a thread of this process (`serve --with-worker`).
         worker = (
-            BackgroundWorker(db, WorkerOptions.from_settings(settings)).start()
+            BackgroundWorker(
+                db,
+                WorkerOptions.from_settings(settings),
+                Keyring.from_settings(settings, WEBHOOK_SECRET),
+            ).start()
             if settings.run_worker
             else None
         )

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         parts = (part.strip() for part in self.trusted_proxies.split(","))
         return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in parts if cidr)
 
+    # Secrets at rest (docs/how-to/rotate-secret-key.md): the keys SECRET_KEY had
+    # before, comma-separated, so values sealed with them still open until
+    # `scimgate secrets reseal` moves them to the current key.
+    secret_key_previous: SecretStr = SecretStr("")
+
     def check_secret_key(self) -> None:
         """Refuse a placeholder secret outside dev mode (called when the server starts)."""
         if not self.dev_mode and self.secret_key.get_secret_value() in _PLACEHOLDER_SECRETS:
@@ -118,3 +123,7 @@ class Settings(BaseSettings):
 
     def scim_base_url(self, tenant_slug: str) -> str:
         return f"{self.public_base}/scim/v2/{tenant_slug}"
+
+    def previous_secret_keys(self) -> tuple[str, ...]:
+        raw = self.secret_key_previous.get_secret_value()
+        return tuple(key.strip() for key in raw.split(",") if key.strip())

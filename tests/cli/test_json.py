@@ -96,6 +96,7 @@ def test_every_json_output_is_camel_case(
     # The test database is built without migrations, so `db check` fails on the
     # schema version; its JSON shape is printed all the same.
     outputs["db check"] = json.loads(run("db", "check", "--json").stdout)
+    record("secrets reseal")
 
     assert set(outputs) == _json_commands(main)
     # Nested objects are present, so their keys are checked too.

@@ -19,6 +19,7 @@ def test_main_holds_every_command() -> None:
         "demo",
         "role",
         "role-mapping",
+        "secrets",
         "serve",
         "settings",
         "status",

@@ -13,12 +13,14 @@ from starlette.testclient import TestClient
 from scimgate.events.worker import Worker, WorkerOptions
 from scimgate.model.entities import Tenant
 from scimgate.service import webhooks as webhook_service
+from scimgate.service.sealing import Keyring
 from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import IssuedToken
 from scimgate.storage.database import Database
 from scimgate.storage.events import StoredEvent
 from tests.egress import LOOPBACK
 from tests.events.receiver import Receiver
+from tests.keyring import WEBHOOK_KEYRING
 from tests.scim.contract import ScimClient
 
 # Retries within milliseconds, so a test sees many attempts in well under a second.
@@ -65,8 +67,8 @@ def scim(make_scim: Callable[[str], ScimClient]) -> ScimClient:
 def make_worker(db: Database) -> Iterator[MakeWorker]:
     made: list[Worker] = []
 
-    def make(**overrides: Any) -> Worker:
-        worker = Worker(db, replace(FAST, **overrides))
+    def make(keyring: Keyring = WEBHOOK_KEYRING, **overrides: Any) -> Worker:
+        worker = Worker(db, replace(FAST, **overrides), keyring=keyring)
         made.append(worker)
         return worker
 
@@ -107,6 +109,7 @@ def subscribe(
         get_tenant(db, slug) if slug is not None else None,
         receiver.url,
         events,
+        keyring=WEBHOOK_KEYRING,
         egress=LOOPBACK,
     )
     receiver.secret = created.secret

@@ -12,6 +12,7 @@ from scimgate.storage.database import Database
 from tests.egress import PUBLIC_ADDRESS, FakeDns
 from tests.events.conftest import MakeWorker, drive, new_user
 from tests.events.receiver import Receiver
+from tests.keyring import WEBHOOK_KEYRING
 from tests.scim.contract import ScimClient
 
 
@@ -26,6 +27,7 @@ def _subscribe_while_public(db: Database, receiver: Receiver) -> str:
         get_tenant(db, "acme"),
         _rebound_url(receiver),
         "user.created",
+        keyring=WEBHOOK_KEYRING,
         egress=EgressPolicy(resolve=FakeDns({"rebind.test": [PUBLIC_ADDRESS]})),
     )
     receiver.secret = created.secret
@@ -83,7 +85,12 @@ def test_a_webhook_added_while_allowed_is_refused_by_a_worker_that_is_not(
 ) -> None:
     allowing = EgressPolicy(allow_private=True)
     created = webhook_service.create_webhook(
-        db, get_tenant(db, "acme"), receiver.url, "user.created", egress=allowing
+        db,
+        get_tenant(db, "acme"),
+        receiver.url,
+        "user.created",
+        keyring=WEBHOOK_KEYRING,
+        egress=allowing,
     )
     new_user(scim, "alice@example.com")
     worker = make_worker(max_attempts=1, egress=EgressPolicy())

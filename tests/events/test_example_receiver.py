@@ -20,6 +20,7 @@ from scimgate.service.tenants import get_tenant
 from scimgate.storage.database import Database
 from tests.egress import LOOPBACK
 from tests.events.conftest import MakeWorker, drive, new_user, wait_for
+from tests.keyring import WEBHOOK_KEYRING
 from tests.scim.contract import ScimClient
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "receiver.py"
@@ -47,7 +48,7 @@ class Served:
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/scimgate/events"
         created = webhook_service.create_webhook(
-            db, get_tenant(db, "acme"), self.url, egress=LOOPBACK
+            db, get_tenant(db, "acme"), self.url, keyring=WEBHOOK_KEYRING, egress=LOOPBACK
         )
         self.webhook_id = created.webhook.id
         self.host = example.InMemoryApp()

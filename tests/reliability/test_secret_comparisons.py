@@ -75,6 +75,12 @@ ALLOWED: dict[tuple[str, str], str] = {
         "scimgate.storage.api_keys",
         "api_keys.c.secret_hash == secret_hash",
     ): "indexed lookup by hash",
+    # SQL, not Python: resealing swaps a sealed value only if the row still holds
+    # the one it read. Both sides come from the database, never from a request.
+    (
+        "scimgate.storage.webhook_secrets",
+        "webhooks.c.secret == stored",
+    ): "compare-and-swap of a stored value, no request input",
 }
 
 

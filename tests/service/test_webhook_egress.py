@@ -16,6 +16,7 @@ from scimgate.service import webhooks as webhook_service
 from scimgate.service.egress import EgressPolicy, HostRefused, forbidden_kind
 from scimgate.storage.database import Database
 from tests.egress import PUBLIC_ADDRESS, FakeDns
+from tests.keyring import WEBHOOK_KEYRING
 
 # Names a test resolves; every other name fails to resolve.
 DNS = {
@@ -73,7 +74,7 @@ def test_a_host_that_is_not_public_is_refused_when_the_webhook_is_added(
 ) -> None:
     acme = make_tenant("acme")
     with pytest.raises(InvalidValue, match=re.escape(reason)):
-        webhook_service.create_webhook(db, acme, url, egress=STRICT)
+        webhook_service.create_webhook(db, acme, url, keyring=WEBHOOK_KEYRING, egress=STRICT)
     assert webhook_service.list_webhooks(db, acme) == []
 
 
@@ -98,7 +99,7 @@ def test_a_public_host_is_accepted(
     db: Database, make_tenant: Callable[..., Tenant], url: str
 ) -> None:
     acme = make_tenant("acme")
-    created = webhook_service.create_webhook(db, acme, url, egress=STRICT)
+    created = webhook_service.create_webhook(db, acme, url, keyring=WEBHOOK_KEYRING, egress=STRICT)
     assert created.webhook.url == url
 
 
@@ -119,7 +120,9 @@ def test_allow_private_lets_every_host_through_without_resolving_it(
     dns = FakeDns({})
     policy = EgressPolicy(allow_private=True, resolve=dns)
     for url in ("http://10.0.0.5/hooks", "http://localhost:9000/hooks", "http://unknown.test/"):
-        webhook_service.create_webhook(db, make_tenant(), url, egress=policy)
+        webhook_service.create_webhook(
+            db, make_tenant(), url, keyring=WEBHOOK_KEYRING, egress=policy
+        )
     assert dns.asked == []
 
 
@@ -129,10 +132,10 @@ def test_allowed_networks_let_only_their_addresses_through(
     policy = EgressPolicy(allowed_networks=(ip_network("10.0.0.0/8"),), resolve=FakeDns(DNS))
     acme = make_tenant("acme")
     for url in ("http://10.1.2.3/", "http://[::ffff:10.0.0.5]/", "https://rebind.test/"):
-        webhook_service.create_webhook(db, acme, url, egress=policy)
+        webhook_service.create_webhook(db, acme, url, keyring=WEBHOOK_KEYRING, egress=policy)
     for url in ("http://192.168.1.1/", "http://127.0.0.1/", "https://metadata.test/"):
         with pytest.raises(HostRefused):
-            webhook_service.create_webhook(db, acme, url, egress=policy)
+            webhook_service.create_webhook(db, acme, url, keyring=WEBHOOK_KEYRING, egress=policy)
     assert len(webhook_service.list_webhooks(db, acme)) == 3
 
 

@@ -14,6 +14,7 @@ from scimgate.service.clock import utcnow
 from scimgate.storage.database import Database
 from scimgate.storage.events import NewEvent
 from tests.egress import public_dns
+from tests.keyring import WEBHOOK_KEYRING
 
 URL = "https://app.example.com/scim-events"
 EGRESS = public_dns("app.example.com")
@@ -30,7 +31,12 @@ def test_a_new_webhook_gets_a_standard_webhooks_secret(
 ) -> None:
     acme = make_tenant("acme")
     created = webhook_service.create_webhook(
-        db, acme, URL, "user.deactivated, user.roles_changed", egress=EGRESS
+        db,
+        acme,
+        URL,
+        "user.deactivated, user.roles_changed",
+        keyring=WEBHOOK_KEYRING,
+        egress=EGRESS,
     )
     assert created.secret.startswith("whsec_")
     assert len(base64.b64decode(created.secret.removeprefix("whsec_"))) == 32
@@ -46,8 +52,8 @@ def test_two_webhooks_get_different_secrets(
     db: Database, make_tenant: Callable[..., Tenant]
 ) -> None:
     acme = make_tenant("acme")
-    first = webhook_service.create_webhook(db, acme, URL, egress=EGRESS)
-    second = webhook_service.create_webhook(db, acme, URL, egress=EGRESS)
+    first = webhook_service.create_webhook(db, acme, URL, keyring=WEBHOOK_KEYRING, egress=EGRESS)
+    second = webhook_service.create_webhook(db, acme, URL, keyring=WEBHOOK_KEYRING, egress=EGRESS)
     assert first.secret != second.secret
 
 
@@ -69,7 +75,9 @@ def test_bad_webhook_settings_are_refused(
 ) -> None:
     acme = make_tenant("acme")
     with pytest.raises(InvalidValue, match=message):
-        webhook_service.create_webhook(db, acme, url, events, egress=EGRESS)  # type: ignore[arg-type]
+        webhook_service.create_webhook(
+            db, acme, url, events, keyring=WEBHOOK_KEYRING, egress=EGRESS
+        )  # type: ignore[arg-type]
     assert webhook_service.list_webhooks(db, acme) == []
 
 
@@ -78,7 +86,9 @@ def test_a_webhook_is_invisible_to_other_tenants_and_to_the_global_scope(
 ) -> None:
     acme = make_tenant("acme")
     globex = make_tenant("globex")
-    hook = webhook_service.create_webhook(db, acme, URL, egress=EGRESS).webhook.id
+    hook = webhook_service.create_webhook(
+        db, acme, URL, keyring=WEBHOOK_KEYRING, egress=EGRESS
+    ).webhook.id
     assert webhook_service.list_webhooks(db, globex) == []
     assert webhook_service.list_webhooks(db, None) == []
     for scope in (globex, None):
@@ -95,7 +105,7 @@ def test_a_global_webhook_is_listed_in_the_global_scope_only(
     db: Database, make_tenant: Callable[..., Tenant]
 ) -> None:
     acme = make_tenant("acme")
-    created = webhook_service.create_webhook(db, None, URL, egress=EGRESS)
+    created = webhook_service.create_webhook(db, None, URL, keyring=WEBHOOK_KEYRING, egress=EGRESS)
     assert created.webhook.tenant_id is None
     assert [w.id for w in webhook_service.list_webhooks(db, None)] == [created.webhook.id]
     assert webhook_service.list_webhooks(db, acme) == []
@@ -103,7 +113,9 @@ def test_a_global_webhook_is_listed_in_the_global_scope_only(
 
 def test_removing_a_webhook_removes_it(db: Database, make_tenant: Callable[..., Tenant]) -> None:
     acme = make_tenant("acme")
-    hook = webhook_service.create_webhook(db, acme, URL, egress=EGRESS).webhook.id
+    hook = webhook_service.create_webhook(
+        db, acme, URL, keyring=WEBHOOK_KEYRING, egress=EGRESS
+    ).webhook.id
     webhook_service.remove_webhook(db, acme, hook)
     assert webhook_service.list_webhooks(db, acme) == []
     with pytest.raises(NotFound):
@@ -115,7 +127,9 @@ def test_a_redelivery_is_queued_as_pending(
 ) -> None:
     acme = make_tenant("acme")
     event_id = _event(db, acme)
-    hook = webhook_service.create_webhook(db, acme, URL, egress=EGRESS).webhook.id
+    hook = webhook_service.create_webhook(
+        db, acme, URL, keyring=WEBHOOK_KEYRING, egress=EGRESS
+    ).webhook.id
     queued = webhook_service.redeliver(db, acme, hook, event_id)
     assert (queued.status, queued.event_id, queued.event_type) == (
         "pending",
@@ -131,13 +145,17 @@ def test_a_tenant_webhook_cannot_redeliver_another_tenants_event(
     acme = make_tenant("acme")
     globex = make_tenant("globex")
     foreign = _event(db, globex)
-    hook = webhook_service.create_webhook(db, acme, URL, egress=EGRESS).webhook.id
+    hook = webhook_service.create_webhook(
+        db, acme, URL, keyring=WEBHOOK_KEYRING, egress=EGRESS
+    ).webhook.id
     with pytest.raises(NotFound, match="no event"):
         webhook_service.redeliver(db, acme, hook, foreign)
     with pytest.raises(NotFound, match="no event"):
         webhook_service.redeliver(db, acme, hook, "not-an-event-id")
     # A global webhook receives every tenant's events, so it may ask for this one.
-    global_hook = webhook_service.create_webhook(db, None, URL, egress=EGRESS).webhook.id
+    global_hook = webhook_service.create_webhook(
+        db, None, URL, keyring=WEBHOOK_KEYRING, egress=EGRESS
+    ).webhook.id
     assert webhook_service.redeliver(db, None, global_hook, foreign).status == "pending"
 
 
@@ -146,6 +164,8 @@ def test_listing_deliveries_checks_its_arguments(
     db: Database, make_tenant: Callable[..., Tenant], status: str | None, limit: int
 ) -> None:
     acme = make_tenant("acme")
-    hook = webhook_service.create_webhook(db, acme, URL, egress=EGRESS).webhook.id
+    hook = webhook_service.create_webhook(
+        db, acme, URL, keyring=WEBHOOK_KEYRING, egress=EGRESS
+    ).webhook.id
     with pytest.raises(InvalidValue):
         webhook_service.list_deliveries(db, acme, hook, status=status, limit=limit)

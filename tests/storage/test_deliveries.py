@@ -12,13 +12,18 @@ from scimgate.service.tenants import get_tenant
 from scimgate.storage.database import Database
 from scimgate.storage.tables import events
 from tests.egress import LOOPBACK
+from tests.keyring import WEBHOOK_KEYRING
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def _hook(db: Database, slug: str) -> str:
     return webhook_service.create_webhook(
-        db, get_tenant(db, slug), "http://127.0.0.1:9/hooks", egress=LOOPBACK
+        db,
+        get_tenant(db, slug),
+        "http://127.0.0.1:9/hooks",
+        keyring=WEBHOOK_KEYRING,
+        egress=LOOPBACK,
     ).webhook.id
 
 
@@ -55,7 +60,7 @@ def test_a_claimed_webhook_cannot_be_claimed_again_until_its_lease_ends(
         later = T0 + timedelta(seconds=31)
         taken = directory.deliveries.claim(hook, "b", later, later + timedelta(seconds=30))
     assert taken is not None
-    assert taken.secret.startswith("whsec_")
+    assert WEBHOOK_KEYRING.open(taken.secret).startswith("whsec_")
 
 
 def test_a_worker_that_lost_its_lease_cannot_move_the_cursor(

@@ -12,6 +12,7 @@ here, once:
 * ``apikey`` (apikeys.py), ``role``, ``role-mapping`` (roles.py), ``user`` (users.py),
   ``settings`` (settings.py): mirrors of the host-app API
 * ``webhook`` (webhooks.py), ``worker`` (worker.py): webhooks and their delivery
+* ``secrets reseal`` (secrets.py): seal stored secrets with the current SECRET_KEY
 
 Every ``--json`` output uses camelCase keys, like SCIM and the host API; these
 shapes are a contract other tools rely on (docs/reference/cli.md).
@@ -26,6 +27,7 @@ from scimgate.cli import (
     apikeys,
     db,
     roles,
+    secrets,
     serve,
     settings,
     status,
@@ -61,3 +63,4 @@ main.add_command(users.user)
 main.add_command(settings.settings_group)
 main.add_command(webhooks.webhook)
 main.add_command(worker.worker)
+main.add_command(secrets.secrets)

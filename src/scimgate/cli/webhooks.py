@@ -16,6 +16,7 @@ from scimgate.cli._output import emit_json, iso, json_option
 from scimgate.model.entities import Tenant
 from scimgate.service import webhooks as webhook_service
 from scimgate.service.egress import EgressPolicy
+from scimgate.service.sealing import WEBHOOK_SECRET, Keyring
 from scimgate.service.tenants import get_tenant
 from scimgate.service.webhooks import Delivery, Webhook
 from scimgate.storage.database import Database
@@ -88,9 +89,15 @@ def webhook_add(
     """Add a webhook to tenant SLUG (or --global). Its secret is printed once."""
     scope, _ = _scope((slug,) if slug else (), is_global, ())
     settings = current_settings()
+    keyring = Keyring.from_settings(settings, WEBHOOK_SECRET)
     with database(settings) as db:
         created = webhook_service.create_webhook(
-            db, _tenant(db, scope), url, event_types, egress=EgressPolicy.from_settings(settings)
+            db,
+            _tenant(db, scope),
+            url,
+            event_types,
+            keyring=keyring,
+            egress=EgressPolicy.from_settings(settings),
         )
     if as_json:
         emit_json({**_webhook_json(created.webhook, scope), "secret": created.secret})

@@ -11,6 +11,7 @@ import click
 
 from scimgate.cli._context import current_settings
 from scimgate.events.worker import Worker, WorkerOptions
+from scimgate.service.sealing import WEBHOOK_SECRET, Keyring
 from scimgate.storage.database import Database
 
 
@@ -32,7 +33,7 @@ def worker(once: bool, poll_interval: float | None, max_seconds: float | None) -
         options = replace(options, poll_interval_seconds=poll_interval)
     # One connection per webhook served at once, one for the loop itself.
     db = Database.from_url(settings.database_url, pool_size=options.concurrency + 1)
-    runner = Worker(db, options)
+    runner = Worker(db, options, keyring=Keyring.from_settings(settings, WEBHOOK_SECRET))
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         runner.stop()

@@ -37,6 +37,7 @@ from scimgate.events.housekeeping import purge_audit_log, purge_soft_deleted
 from scimgate.events.signing import event_body, signed_headers
 from scimgate.service.clock import utcnow
 from scimgate.service.egress import EgressPolicy
+from scimgate.service.sealing import Keyring, UnsealError
 from scimgate.storage.database import Database
 from scimgate.storage.deliveries import DeliveryQueue, Target
 from scimgate.storage.events import StoredEvent
@@ -96,10 +97,12 @@ class Worker:
         db: Database,
         options: WorkerOptions | None = None,
         *,
+        keyring: Keyring,
         transport: httpx.BaseTransport | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._db = db
+        self._keyring = keyring
         self.options = options or WorkerOptions()
         self.owner = _owner_id()
         self.stopping = threading.Event()
@@ -321,7 +324,13 @@ class Worker:
     def _send(self, target: Target, event: StoredEvent) -> Outcome:
         body = event_body(event, self._slug(event.tenant_id))
         try:
-            headers = signed_headers(target.secret, event.id, body, utcnow())
+            secret = self._keyring.open(target.secret)
+        except UnsealError as exc:
+            # Not the receiver's fault and not a crash: the attempt fails with the
+            # cause, so the operator sees it in the delivery log.
+            return Outcome(ok=False, error=f"cannot open the webhook secret: {exc}")
+        try:
+            headers = signed_headers(secret, event.id, body, utcnow())
         except ValueError as exc:
             return Outcome(ok=False, error=str(exc))
         return self._sender.send(target.url, body, headers)
@@ -336,8 +345,8 @@ class Worker:
 class BackgroundWorker:
     """A Worker on a daemon thread, for ``serve --with-worker``."""
 
-    def __init__(self, db: Database, options: WorkerOptions) -> None:
-        self.worker = Worker(db, options)
+    def __init__(self, db: Database, options: WorkerOptions, keyring: Keyring) -> None:
+        self.worker = Worker(db, options, keyring=keyring)
         self._thread = threading.Thread(
             target=self.worker.run, name="scimgate-webhook-worker", daemon=True
         )

@@ -2,8 +2,9 @@
 
 A webhook belongs to one tenant (``tenant``) or is global (``tenant`` None:
 every tenant's events). Its secret is generated here, returned once, and
-stored in clear because signing needs it (HMAC, not a password hash): treat
-the database as holding live credentials. Delivery itself is the worker's
+stored sealed (``service.sealing``): signing needs it back (HMAC, not a
+password hash), so it is encrypted with a key derived from SECRET_KEY rather
+than hashed, and the database alone does not give it away. Delivery itself is the worker's
 (``scimgate.events``); this module only manages the configuration and
 queues redeliveries.
 """
@@ -23,6 +24,7 @@ from scimgate.model.entities import Tenant
 from scimgate.model.lifecycle import EVENT_TYPES
 from scimgate.service.clock import utcnow
 from scimgate.service.egress import EgressPolicy
+from scimgate.service.sealing import Keyring
 from scimgate.storage.database import Database
 from scimgate.storage.webhooks import DELIVERY_STATUSES, Delivery, Webhook, WebhookStore
 
@@ -130,12 +132,14 @@ def create_webhook(
     url: str,
     event_types: str | Sequence[str] | None = None,
     *,
+    keyring: Keyring,
     egress: EgressPolicy = _PUBLIC_ONLY,
 ) -> CreatedWebhook:
     """Add a webhook for ``tenant`` (or a global one); it receives events from now on.
 
     Its host must be, and resolve only to, addresses ``egress`` lets through
-    (``service.egress``); delivery checks again where it connects.
+    (``service.egress``); delivery checks again where it connects. ``keyring``
+    (purpose ``sealing.WEBHOOK_SECRET``) seals the secret before it is stored.
     """
     checked_url = _check_url(url, egress)
     types = parse_event_types(event_types)
@@ -144,7 +148,7 @@ def create_webhook(
         webhook = store.insert(
             webhook_id=uuid.uuid4().hex,
             url=checked_url,
-            secret=secret,
+            sealed_secret=keyring.seal(secret),
             event_types=types,
             now=utcnow(),
         )

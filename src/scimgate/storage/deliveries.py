@@ -51,7 +51,7 @@ class Target:
     id: str
     tenant_id: int | None
     url: str
-    secret: str
+    secret: str  # as stored: sealed (service.sealing), or a plaintext from before sealing
     event_types: tuple[str, ...]
     cursor_seq: int
     attempts: int

@@ -2,7 +2,8 @@
 
 Tenants, the lookup of a SCIM token by its hash at authentication (before the
 tenant is known), and the other cross-tenant stores on the same transaction:
-API keys, the global webhooks and the delivery worker's queue.
+API keys, the global webhooks, the delivery worker's queue and every webhook's
+sealed secret (for ``scimgate secrets reseal``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from scimgate.storage.api_keys import ApiKeyStore
 from scimgate.storage.deliveries import DeliveryQueue
 from scimgate.storage.driver import DriverSql, json_value, required_timestamp, timestamp_value
 from scimgate.storage.tables import roles, scim_tokens, tenants
+from scimgate.storage.webhook_secrets import WebhookSecrets
 from scimgate.storage.webhooks import WebhookStore
 
 BUILT_IN_ROLES = (("tenant_admin", "Tenant Admin"), ("member", "Standard User"))
@@ -90,6 +92,7 @@ class Directory:
         # Global webhooks (every tenant's events) and the worker's cross-tenant queue.
         self.webhooks = WebhookStore(conn, None)
         self.deliveries = DeliveryQueue(conn)
+        self.webhook_secrets = WebhookSecrets(conn)
 
     def create_tenant(self, slug: str, name: str, now: datetime) -> Tenant | None:
         """Insert a tenant; None when the slug is taken."""

@@ -216,7 +216,8 @@ class WebhookRecord(Base):
         sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True
     )
     url: Mapped[str] = mapped_column(sa.String(2048))
-    # Needed in clear to sign (Standard Webhooks HMAC); shown once at creation.
+    # Sealed (service/sealing.py): signing needs it back, so it cannot be hashed;
+    # shown once at creation. Older rows may still hold it in clear.
     secret: Mapped[str] = mapped_column(sa.String(128))
     event_types: Mapped[dict[str, Any]]  # {"types": [...]}; empty list = every type
     enabled: Mapped[bool]

@@ -119,9 +119,19 @@ class WebhookStore:
         return webhooks.c.tenant_id == self._tenant_id
 
     def insert(
-        self, *, webhook_id: str, url: str, secret: str, event_types: tuple[str, ...], now: datetime
+        self,
+        *,
+        webhook_id: str,
+        url: str,
+        sealed_secret: str,
+        event_types: tuple[str, ...],
+        now: datetime,
     ) -> Webhook:
-        """Add a webhook that receives the events written from now on."""
+        """Add a webhook that receives the events written from now on.
+
+        ``sealed_secret`` is the signing secret as the service sealed it; it is
+        stored as given and never read back here.
+        """
         # Starting at the newest event means a new receiver is not flooded with history.
         latest = self._conn.execute(sa.select(sa.func.max(events.c.seq))).scalar_one_or_none()
         self._conn.execute(
@@ -129,7 +139,7 @@ class WebhookStore:
                 id=webhook_id,
                 tenant_id=self._tenant_id,
                 url=url,
-                secret=secret,
+                secret=sealed_secret,
                 event_types={"types": list(event_types)},
                 enabled=True,
                 created_at=now,
