@@ -24,6 +24,7 @@ carries its HTTP ``status`` and, where RFC 7644 §3.12 defines one, its SCIM
     ├── Conflict                       409
     │   └── Uniqueness                 409 uniqueness
     ├── RequestTimeout                 408 (the body did not arrive in time)
+    ├── Gone                           410 (an expired setup link)
     ├── PreconditionFailed             412
     ├── PayloadTooLarge                413
     ├── RateLimited                    429 (carries retry_after seconds)
@@ -123,6 +124,11 @@ class Uniqueness(Conflict):
 class RequestTimeout(ScimgateError):
     status = 408
     default_detail = "The request body did not arrive in time"
+
+
+class Gone(ScimgateError):
+    status = 410
+    default_detail = "This is no longer available"
 
 
 class PreconditionFailed(ScimgateError):

@@ -1,4 +1,4 @@
-"""Plain records the layers hand each other: tenants and SCIM tokens."""
+"""Plain records the layers hand each other: tenants, SCIM tokens and setup links."""
 
 from __future__ import annotations
 
@@ -32,6 +32,32 @@ class ScimToken:
 
     def is_usable(self, now: datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+@dataclass(frozen=True, slots=True)
+class SetupLink:
+    """A setup link's metadata: what the customer's IT admin may configure, and until when.
+
+    The secret is never part of it; ``scopes`` holds ``scim``, ``sso`` or both.
+    """
+
+    id: str
+    tenant_id: int
+    prefix: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    completed_at: datetime | None
+    last_used_at: datetime | None
+
+    def state(self, now: datetime) -> str:
+        """``revoked``, ``expired``, ``done`` or ``open``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return "done" if self.completed_at is not None else "open"
 
 
 DEFAULT_ATTRIBUTE_MAPPING: dict[str, str] = {

@@ -44,7 +44,7 @@ BY_EXTERNAL_ID = "external_id"
 BY_ID = "id"
 MATCH_TYPES = (BY_DISPLAY_NAME, BY_EXTERNAL_ID, BY_ID)
 
-# Every event type the lifecycle writes to the outbox (docs/reference/events.md).
+# Every event type written to the outbox (docs/reference/events.md).
 USER_CREATED = "user.created"
 USER_UPDATED = "user.updated"
 USER_DEACTIVATED = "user.deactivated"
@@ -56,6 +56,8 @@ GROUP_UPDATED = "group.updated"
 GROUP_DELETED = "group.deleted"
 GROUP_MEMBER_ADDED = "group.member_added"
 GROUP_MEMBER_REMOVED = "group.member_removed"
+# A setup link's live checks all passed: the tenant's IdP is connected.
+CONNECTION_ACTIVATED = "connection.activated"
 EVENT_TYPES = (
     USER_CREATED,
     USER_UPDATED,
@@ -68,6 +70,7 @@ EVENT_TYPES = (
     GROUP_DELETED,
     GROUP_MEMBER_ADDED,
     GROUP_MEMBER_REMOVED,
+    CONNECTION_ACTIVATED,
 )
 
 

@@ -1,9 +1,9 @@
 """The tenant registry, reached through ``Database.directory()``: cross-tenant by nature.
 
 Tenants, the lookup of a SCIM token by its hash at authentication (before the
-tenant is known), and the other cross-tenant stores on the same transaction:
-API keys, the global webhooks, the delivery worker's queue and every webhook's
-sealed secret (for ``scimgate secrets reseal``).
+tenant is known), the same for a setup link when it is opened, and the other
+cross-tenant stores on the same transaction: API keys, the global webhooks,
+the delivery worker's queue and every webhook's sealed secret (for ``scimgate secrets reseal``).
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from scimgate.model.entities import ScimToken, Tenant
+from scimgate.model.entities import ScimToken, SetupLink, Tenant
 from scimgate.storage.api_keys import ApiKeyStore
 from scimgate.storage.deliveries import DeliveryQueue
 from scimgate.storage.driver import DriverSql, json_value, required_timestamp, timestamp_value
-from scimgate.storage.tables import roles, scim_tokens, tenants
+from scimgate.storage.setup_links import link_from_row
+from scimgate.storage.tables import roles, scim_tokens, setup_links, tenants
 from scimgate.storage.webhook_secrets import WebhookSecrets
 from scimgate.storage.webhooks import WebhookStore
 
@@ -141,3 +142,14 @@ class Directory:
         self._conn.execute(
             scim_tokens.update().where(scim_tokens.c.id == token_id).values(last_used_at=now)
         )
+
+    def find_setup_link(self, secret_hash: str) -> tuple[SetupLink, Tenant, str] | None:
+        """The setup link with this hash, its tenant, and the stored hash."""
+        row = self._conn.execute(
+            sa.select(setup_links).where(setup_links.c.secret_hash == secret_hash)
+        ).first()
+        if row is None:
+            return None
+        tenant = self._conn.execute(sa.select(tenants).where(tenants.c.id == row.tenant_id)).first()
+        assert tenant is not None  # the foreign key cascades
+        return link_from_row(row), tenant_from_row(tenant), row.secret_hash

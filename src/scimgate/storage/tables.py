@@ -339,6 +339,45 @@ class AdminLoginAttemptRecord(Base):
     outcome: Mapped[str] = mapped_column(sa.String(16))
 
 
+class SetupLinkRecord(Base):
+    """A link handed to a customer's IT admin to connect the tenant's IdP (SCIM, SSO or both)."""
+
+    __tablename__ = "setup_links"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    # SHA-256 of the whole secret, as for SCIM tokens; the secret itself is never stored.
+    secret_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(sa.String(32))  # "scim", "sso" or "scim,sso"
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    # Set once, when every live check first passed (and connection.activated was written).
+    completed_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class SetupLinkUseRecord(Base):
+    """One use of a setup link (opened, refused, a token generated), with who asked."""
+
+    __tablename__ = "setup_link_uses"
+    __table_args__ = (sa.Index(None, "tenant_id", "link_id", "id"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    link_id: Mapped[str] = mapped_column(sa.ForeignKey("setup_links.id", ondelete="CASCADE"))
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"))
+    occurred_at: Mapped[datetime]
+    # opened, refused_expired, refused_revoked, token_generated, completed
+    action: Mapped[str] = mapped_column(sa.String(32))
+    client_ip: Mapped[str] = mapped_column(sa.String(64))
+    user_agent: Mapped[str] = mapped_column(sa.String(300))
+
+
 tenants = cast(sa.Table, TenantRecord.__table__)
 scim_tokens = cast(sa.Table, ScimTokenRecord.__table__)
 users = cast(sa.Table, UserRecord.__table__)
@@ -354,3 +393,5 @@ api_keys = cast(sa.Table, ApiKeyRecord.__table__)
 audit_log = cast(sa.Table, AuditRecord.__table__)
 admin_accounts = cast(sa.Table, AdminAccountRecord.__table__)
 admin_login_attempts = cast(sa.Table, AdminLoginAttemptRecord.__table__)
+setup_links = cast(sa.Table, SetupLinkRecord.__table__)
+setup_link_uses = cast(sa.Table, SetupLinkUseRecord.__table__)
