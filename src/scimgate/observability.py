@@ -276,6 +276,9 @@ class ObservabilityMiddleware:
         if path != "/metrics":
             self.metrics.requests.labels(tenant, idp, outcome).inc()
             self.metrics.latency.labels(surface, outcome).observe(elapsed)
+        if path.startswith(_SETUP_LINK):
+            # A setup link's path is its secret: the log keeps only the shown prefix.
+            path = path[: len(_SETUP_LINK) + 8] + "…"
         access_log.info(
             "request",
             extra={
@@ -287,6 +290,9 @@ class ObservabilityMiddleware:
                 "idp": idp,
             },
         )
+
+
+_SETUP_LINK = "/setup/sgl_"  # service/setup_links.py's LINK_MARKER
 
 
 def _scim_tenant(scope: Scope, path: str) -> str:

@@ -97,6 +97,8 @@ def test_every_json_output_is_camel_case(
     # schema version; its JSON shape is printed all the same.
     outputs["db check"] = json.loads(run("db", "check", "--json").stdout)
     record("secrets reseal")
+    record("setup-link create", "acme", "--scope", "scim")
+    record("setup-link list", "acme")
 
     assert set(outputs) == _json_commands(main)
     # Nested objects are present, so their keys are checked too.

@@ -31,6 +31,7 @@ GUIDES = {
     "onelogin": "onelogin",
     "jumpcloud": "jumpcloud",
     "ping": "pingfederate",
+    "rippling": "rippling",
 }
 _SOURCE = Path(__file__).resolve().parents[3] / "docs" / "how-to"
 _SIBLING = re.compile(r"(?:\./)?connect-([a-z-]+)\.md(#[\w-]*)?")

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from scimgate.api import manage_routes, read_routes, status_routes
+from scimgate.api import manage_routes, read_routes, setup_link_routes, status_routes
 from scimgate.api.errors import install_error_handlers
 from scimgate.api.models import Problem
 
@@ -44,4 +44,5 @@ def create_api() -> FastAPI:
     api.include_router(read_routes.router)
     api.include_router(manage_routes.router)
     api.include_router(status_routes.router)
+    api.include_router(setup_link_routes.router)
     return api

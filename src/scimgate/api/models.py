@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
-from scimgate.model.entities import ScimToken, Tenant, TenantSettings
+from scimgate.model.entities import ScimToken, SetupLink, Tenant, TenantSettings
 from scimgate.service.app_view import AppGroup, AppUser, EventPage, Page, StoredEvent
 from scimgate.service.roles import RoleRow, RuleRow
 
@@ -317,3 +317,47 @@ class EventList(_Out):
     @classmethod
     def of(cls, page: EventPage, tenant: str) -> EventList:
         return cls(items=[EventOut.of(e, tenant) for e in page.items], next=page.next)
+
+
+# -- setup links -------------------------------------------------------------------------
+
+
+class SetupLinkOut(_Out):
+    id: str
+    prefix: str
+    scopes: list[str]
+    state: str = Field(description="open, done, expired or revoked", examples=["open"])
+    created_at: Timestamp
+    expires_at: Timestamp
+    revoked_at: Timestamp | None
+    completed_at: Timestamp | None
+    last_used_at: Timestamp | None
+
+    @classmethod
+    def of(cls, link: SetupLink, now: datetime) -> SetupLinkOut:
+        return cls(
+            id=link.id,
+            prefix=link.prefix,
+            scopes=list(link.scopes),
+            state=link.state(now),
+            created_at=link.created_at,
+            expires_at=link.expires_at,
+            revoked_at=link.revoked_at,
+            completed_at=link.completed_at,
+            last_used_at=link.last_used_at,
+        )
+
+
+class SetupLinkList(_Out):
+    items: list[SetupLinkOut]
+
+
+class SetupLinkCreated(SetupLinkOut):
+    url: str = Field(description="The link to hand to the IT admin: in this response only.")
+
+
+class SetupLinkIn(_In):
+    scopes: list[Literal["scim", "sso"]] | None = Field(
+        default=None, min_length=1, examples=[["scim", "sso"]]
+    )
+    expires_in_hours: int | None = Field(default=None, ge=1, le=30 * 24, examples=[168])

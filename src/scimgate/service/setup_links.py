@@ -45,6 +45,7 @@ __all__ = [
     "Visitor",
     "create_link",
     "issue_token",
+    "link_url",
     "link_uses",
     "list_links",
     "open_link",
@@ -254,3 +255,8 @@ def _complete(db: Database, tenant: Tenant, link: SetupLink, checks: tuple[Check
             },
         )
         repo.events.add([event], now)
+
+
+def link_url(public_base: str, secret: str) -> str:
+    """The address the IT admin opens: ``{PUBLIC_URL}/setup/{secret}``."""
+    return f"{public_base}/setup/{secret}"
