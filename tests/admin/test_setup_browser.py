@@ -1,0 +1,199 @@
+"""The setup link in real headless Chromium against a real ``scimgate serve``.
+
+The IT admin holds nothing but the link. The IdP is played by SCIM requests
+sent to the live server with the token the page shows. Screenshots go to
+``test-output/screenshots/`` (gitignored); docs/images holds copies of some.
+Skipped only when Debian's chromium is not installed (``.ci/run`` installs it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from scimgate.service import setup_links, tenants
+from scimgate.service.clock import utcnow
+from scimgate.storage.database import Database
+from scimgate.storage.migrate import upgrade
+from scimgate.storage.tables import setup_links as setup_links_table
+from tests.live import LiveServer, live_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+OKTA = {"User-Agent": "Okta SCIM Client 1.0.0"}
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium"
+)
+
+if CHROMIUM.exists():
+    from playwright.sync_api import Page, expect, sync_playwright
+
+
+@dataclass
+class Setup:
+    server: LiveServer
+    db: Database
+
+    def link(self, slug: str = "acme", scopes: str = "scim") -> str:
+        tenant = tenants.get_tenant(self.db, slug)
+        issued = setup_links.create_link(self.db, tenant, scopes)
+        return setup_links.link_url(self.server.base_url, issued.secret)
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[Setup]:
+    url = f"sqlite:///{tmp_path / 'setup.db'}"
+    upgrade(url)
+    db = Database.from_url(url)
+    tenants.create_tenant(db, "acme", "Acme Corp")
+    tenants.create_tenant(db, "globex", "Globex")
+    try:
+        with live_server(url) as live:
+            yield Setup(live, db)
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[Page]:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            viewport={"width": 1280, "height": 900},
+        )
+        browser.grant_permissions(["clipboard-read", "clipboard-write"])
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def _shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def _blocked_by_csp(page: Page) -> list[str]:
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return blocked
+
+
+def test_an_it_admin_connects_okta_with_only_the_link(setup: Setup, page: Page) -> None:
+    blocked = _blocked_by_csp(page)
+    link = setup.link()
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Connect your identity provider")).to_be_visible()
+    assert page.url == f"{setup.server.base_url}/setup/tenants/acme/"  # the secret is gone
+    page.get_by_role("link", name="Okta", exact=True).click()
+    scim_url = setup.server.scim_url("acme")
+    expect(page.locator("#scim-url")).to_have_text(scim_url)
+    page.get_by_role("button", name="Copy the SCIM base URL").click()
+    expect(page.get_by_role("button", name="Copy the SCIM base URL")).to_have_text("Copied")
+    page.get_by_role("button", name="Generate token").click()
+    expect(page.get_by_test_id("new-token")).to_contain_text("cannot be shown again")
+    token = page.locator("#new-token").inner_text().strip()
+    for key in ("token_accepted", "user_created", "group_pushed", "member_added"):
+        expect(page.locator(f'[data-check="{key}"]')).to_have_class("waiting")
+    _shot(page, "setup-okta")
+
+    # The IdP: Okta's test call, an assignment, a pushed group, then its members.
+    headers = {**OKTA, "Authorization": f"Bearer {token}"}
+    found = httpx2.get(f"{scim_url}/Users", params={"count": 1}, headers=headers)
+    assert found.status_code == 200
+    expect(page.locator('[data-check="token_accepted"]')).to_have_class("ok", timeout=15_000)
+    expect(page.locator('[data-check="user_created"]')).to_have_class("waiting")
+    user = {"userName": "jane@acme.example", "active": True, "name": {"givenName": "Jane"}}
+    created = httpx2.post(f"{scim_url}/Users", json=user, headers=headers)
+    assert created.status_code == 201
+    group = httpx2.post(
+        f"{scim_url}/Groups", json={"displayName": "Engineering", "members": []}, headers=headers
+    )
+    assert group.status_code == 201
+    expect(page.locator('[data-check="group_pushed"]')).to_have_class("ok", timeout=15_000)
+    expect(page.locator("#setup-done")).to_be_hidden()
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [
+            {"op": "add", "path": "members", "value": [{"value": created.json()["id"]}]}
+        ],
+    }
+    added = httpx2.patch(f"{scim_url}/Groups/{group.json()['id']}", json=patch, headers=headers)
+    assert added.is_success
+    expect(page.locator('[data-check="member_added"]')).to_have_class("ok", timeout=15_000)
+    expect(page.locator("#setup-done")).to_be_visible()
+    _shot(page, "setup-green")
+
+    page.reload()
+    assert token not in page.content()  # shown once only
+    [listed] = setup_links.list_links(setup.db, tenants.get_tenant(setup.db, "acme"))
+    assert listed.state(utcnow()) == "done"
+    assert blocked == [], "the content security policy blocked part of the setup page"
+
+
+def test_the_entra_steps_carry_this_tenants_scim_and_sso_values(setup: Setup, page: Page) -> None:
+    page.goto(setup.link(scopes="scim,sso"))
+    page.get_by_role("link", name="Microsoft Entra ID").click()
+    base = setup.server.base_url
+    expect(page.locator("#scim-url")).to_have_text(f"{base}/scim/v2/acme")
+    expect(page.locator("#sso-entity-id")).to_have_text(f"{base}/sso/acme/saml/metadata")
+    expect(page.locator("#sso-acs-url")).to_have_text(f"{base}/sso/acme/saml/acs")
+    expect(page.locator("#sso-oidc-redirect")).to_have_text(f"{base}/sso/acme/oidc/callback")
+    expect(page.get_by_test_id("attributes")).to_contain_text("userPrincipalName")
+    expect(page.locator('[data-check="sso_signin"]')).to_have_class("waiting")
+    _shot(page, "setup-entra")
+
+
+def test_expired_and_revoked_links_are_refused(setup: Setup, page: Page) -> None:
+    acme = tenants.get_tenant(setup.db, "acme")
+    revoked = setup_links.create_link(setup.db, acme)
+    setup_links.revoke_link(setup.db, acme, revoked.link.id)
+    response = page.goto(setup_links.link_url(setup.server.base_url, revoked.secret))
+    assert response is not None
+    assert response.status == 403
+    expect(page.get_by_test_id("refused")).to_contain_text("revoked")
+    _shot(page, "setup-revoked")
+
+    expired = setup_links.create_link(setup.db, acme)
+    with setup.db.engine.begin() as conn:
+        conn.execute(
+            setup_links_table.update()
+            .where(setup_links_table.c.id == expired.link.id)
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+    response = page.goto(setup_links.link_url(setup.server.base_url, expired.secret))
+    assert response is not None
+    assert response.status == 410
+    expect(page.get_by_test_id("refused")).to_contain_text("expired")
+    _shot(page, "setup-expired")
+
+
+def test_the_links_session_reaches_no_other_tenant_and_not_the_console(
+    setup: Setup, page: Page
+) -> None:
+    page.goto(setup.link())
+    expect(page.get_by_role("heading", name="Connect your identity provider")).to_be_visible()
+    base = setup.server.base_url
+    response = page.goto(f"{base}/setup/tenants/globex/")
+    assert response is not None
+    assert response.status == 404
+    assert page.request.get(f"{base}/setup/tenants/globex/checks").status == 404
+    assert page.request.get(f"{base}/setup/tenants/acme/checks").status == 200
+    page.goto(f"{base}/admin/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    response = page.goto(f"{base}/admin/tenants/acme/scim")
+    assert response is not None
+    assert page.url == f"{base}/admin/login"
