@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 
 from scimgate.model.entities import Tenant
 from scimgate.observability import JsonFormatter, _request_id
+from scimgate.service import setup_links
 from scimgate.service import webhooks as webhook_service
 from scimgate.service.tenants import get_tenant
 from scimgate.service.tokens import IssuedToken
@@ -146,3 +147,17 @@ def test_json_lines_hold_the_exception(caplog: pytest.LogCaptureFixture) -> None
     entry = json.loads(JsonFormatter().format(record))
     assert entry["message"] == "failed now"
     assert "ValueError: boom" in entry["exception"]
+
+
+def test_the_access_log_keeps_only_the_prefix_of_a_setup_link(
+    client: TestClient,
+    db: Database,
+    make_tenant: Callable[..., Tenant],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    issued = setup_links.create_link(db, make_tenant("acme"))
+    caplog.set_level(logging.INFO, logger="scimgate.access")
+    assert client.get(f"/setup/{issued.secret}").status_code == 200
+    [entry] = [r for r in caplog.records if r.name == "scimgate.access"]
+    assert entry.path == f"/setup/{issued.link.prefix}…"  # type: ignore[attr-defined]
+    assert issued.secret[12:] not in JsonFormatter().format(entry)
