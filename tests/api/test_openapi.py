@@ -27,6 +27,7 @@ def test_the_description_is_published_without_a_key(client: TestClient) -> None:
         "/v1/tenants/{slug}/events",
         "/v1/tenants/{slug}/setup-links",
         "/v1/tenants/{slug}/setup-links/{link_id}",
+        "/v1/tenants/{slug}/setup-links/{link_id}/uses",
     } <= set(spec["paths"])
 
 

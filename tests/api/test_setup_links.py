@@ -54,3 +54,20 @@ def test_another_tenants_key_cannot_reach_the_links(
     assert_problem(globex.get(f"{ACME}/setup-links"), 403)
     assert_problem(globex.delete(f"/tenants/globex/setup-links/{created['id']}"), 404)
     assert_problem(HostApi(client, None).get(f"{ACME}/setup-links"), 401)
+
+
+def test_each_use_is_listed_with_the_visitors_address_and_agent(
+    api: HostApi, client: TestClient
+) -> None:
+    created = api.created(f"{ACME}/setup-links", {})
+    path = created["url"].removeprefix("https://scim.example.test")
+    assert client.get(path, headers={"User-Agent": "Edge/140"}).status_code == 200
+    api.delete(f"{ACME}/setup-links/{created['id']}")
+    assert client.get(path, headers={"User-Agent": "Edge/140"}).status_code == 403
+    uses = api.ok(f"{ACME}/setup-links/{created['id']}/uses")["items"]
+    assert [(u["action"], u["userAgent"]) for u in uses] == [
+        ("opened", "Edge/140"),
+        ("refused_revoked", "Edge/140"),
+    ]
+    assert uses[0]["clientIp"] == "testclient"
+    assert_problem(api.get(f"{ACME}/setup-links/nothing/uses"), 404)

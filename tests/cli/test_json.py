@@ -98,7 +98,8 @@ def test_every_json_output_is_camel_case(
     outputs["db check"] = json.loads(run("db", "check", "--json").stdout)
     record("secrets reseal")
     record("setup-link create", "acme", "--scope", "scim")
-    record("setup-link list", "acme")
+    link = record("setup-link list", "acme")[0]
+    record("setup-link uses", "acme", link["id"])
 
     assert set(outputs) == _json_commands(main)
     # Nested objects are present, so their keys are checked too.

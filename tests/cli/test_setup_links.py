@@ -30,6 +30,7 @@ def test_text_output_and_revoke(run: Cli) -> None:
     [listed] = run.json("setup-link", "list", "acme", "--json")
     assert run("setup-link", "revoke", "acme", listed["id"]).exit_code == 0
     assert "revoked" in run("setup-link", "list", "acme").stdout
+    assert run.json("setup-link", "uses", "acme", listed["id"], "--json") == []
 
 
 @pytest.mark.parametrize(
@@ -40,6 +41,7 @@ def test_text_output_and_revoke(run: Cli) -> None:
         (("setup-link", "create", "acme", "--expires-in-hours", "0"), "hours"),
         (("setup-link", "create", "acme", "--expires-in-hours", "721"), "hours"),
         (("setup-link", "revoke", "acme", "0" * 32), "no setup link"),
+        (("setup-link", "uses", "acme", "0" * 32), "no setup link"),
     ],
 )
 def test_errors_print_one_line_and_exit_non_zero(

@@ -259,3 +259,17 @@ def test_a_sso_link_waits_for_a_sign_in(db: Database, make_tenant: MakeTenant) -
     append_entries(db, [sign_in])
     assert setup_links.progress(db, tenant, link).done
     assert _activations(db) == 1
+
+
+def test_a_done_link_stays_done_after_its_evidence_ages_out(
+    db: Database, make_tenant: MakeTenant
+) -> None:
+    tenant = make_tenant("acme")
+    link = setup_links.create_link(db, tenant, "scim").link
+    with db.engine.begin() as conn:
+        conn.execute(setup_links_table.update().values(completed_at=utcnow()))
+    [done] = setup_links.list_links(db, tenant)
+    found = setup_links.progress(db, tenant, done)
+    assert found.done
+    assert all(check.done for check in found.checks)
+    assert not setup_links.progress(db, tenant, link).done  # as it was before it was done

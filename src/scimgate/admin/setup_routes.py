@@ -79,7 +79,6 @@ async def open_link(request: Request) -> Response:
     except ScimgateError as exc:
         return _refusal(request, exc)
     response = _page(request, "setup_opening.html", tenant=tenant, next=_home(tenant))
-    response.headers["Referrer-Policy"] = "no-referrer"
     setup_session.start(response, link.id, tenant.id, link.expires_at, request)
     return response
 

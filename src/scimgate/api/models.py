@@ -361,3 +361,16 @@ class SetupLinkIn(_In):
         default=None, min_length=1, examples=[["scim", "sso"]]
     )
     expires_in_hours: int | None = Field(default=None, ge=1, le=30 * 24, examples=[168])
+
+
+class SetupLinkUseOut(_Out):
+    occurred_at: Timestamp
+    action: str = Field(
+        description="opened, refused_revoked, refused_expired, refused_disabled, token_generated"
+    )
+    client_ip: str
+    user_agent: str
+
+
+class SetupLinkUseList(_Out):
+    items: list[SetupLinkUseOut]

@@ -1,4 +1,4 @@
-"""Setup links for the customer's IT admin: create (the URL shown once), list, revoke."""
+"""Setup links for the customer's IT admin: create (the URL shown once), list, revoke, uses."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Response
 
 from scimgate.api.deps import AppSettings, Db, TenantOf
-from scimgate.api.models import SetupLinkCreated, SetupLinkIn, SetupLinkList, SetupLinkOut
+from scimgate.api.models import (
+    SetupLinkCreated,
+    SetupLinkIn,
+    SetupLinkList,
+    SetupLinkOut,
+    SetupLinkUseList,
+    SetupLinkUseOut,
+)
 from scimgate.service import setup_links
 from scimgate.service.clock import utcnow
 
@@ -51,3 +58,22 @@ def revoke_setup_link(tenant: TenantOf, db: Db, link_id: str) -> Response:
     """Revoke a link: opening it, or any page of its session, is refused from now on."""
     setup_links.revoke_link(db, tenant, link_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/{slug}/setup-links/{link_id}/uses", response_model=SetupLinkUseList, tags=["setup links"]
+)
+def list_setup_link_uses(tenant: TenantOf, db: Db, link_id: str) -> SetupLinkUseList:
+    """Each use of the link, oldest first, with the visitor's address and User-Agent."""
+    found = setup_links.link_uses(db, tenant, link_id)
+    return SetupLinkUseList(
+        items=[
+            SetupLinkUseOut(
+                occurred_at=u.occurred_at,
+                action=u.action,
+                client_ip=u.client_ip,
+                user_agent=u.user_agent,
+            )
+            for u in found
+        ]
+    )

@@ -90,3 +90,28 @@ def setup_link_revoke(slug: str, link_id: str) -> None:
     with database(current_settings()) as db:
         link_service.revoke_link(db, get_tenant(db, slug), link_id)
     click.echo(f"setup link {link_id} revoked")
+
+
+@setup_link.command("uses")
+@click.argument("slug")
+@click.argument("link_id")
+@json_option
+def setup_link_uses(slug: str, link_id: str, as_json: bool) -> None:
+    """Each use of a link, oldest first, with the visitor's address and User-Agent."""
+    with database(current_settings()) as db:
+        found = link_service.link_uses(db, get_tenant(db, slug), link_id)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "occurredAt": iso(u.occurred_at),
+                    "action": u.action,
+                    "clientIp": u.client_ip,
+                    "userAgent": u.user_agent,
+                }
+                for u in found
+            ]
+        )
+        return
+    for u in found:
+        click.echo(f"{iso(u.occurred_at)}\t{u.action}\t{u.client_ip}\t{u.user_agent}")

@@ -161,7 +161,10 @@ def revoke_link(db: Database, tenant: Tenant, link_id: str) -> SetupLink:
 
 
 def link_uses(db: Database, tenant: Tenant, link_id: str) -> list[SetupLinkUse]:
+    """Every recorded use of one of the tenant's links, oldest first."""
     with db.tenant(tenant.id) as repo:
+        if repo.setup_links.get(link_id) is None:
+            raise NotFound(f"tenant {tenant.slug!r} has no setup link {link_id!r}")
         return repo.setup_links.uses(link_id)
 
 
@@ -228,11 +231,18 @@ def issue_token(
 
 
 def progress(db: Database, tenant: Tenant, link: SetupLink) -> Progress:
-    """The live checks for this link's scopes; the first all-green call marks it done."""
+    """The live checks for this link's scopes; the first all-green call marks it done.
+
+    A link that is done stays done, with every check green, even once the audit
+    log entries that made it so have aged out.
+    """
     with db.tenant(tenant.id) as repo:
         seen = repo.setup_links.progress(link.created_at)
+    finished = link.completed_at is not None
     checks = tuple(
-        Check(key, label, seen[key]) for key, label, scope in _CHECKS if scope in link.scopes
+        Check(key, label, finished or seen[key])
+        for key, label, scope in _CHECKS
+        if scope in link.scopes
     )
     done = all(check.done for check in checks)
     if done and link.completed_at is None:

@@ -372,7 +372,7 @@ class SetupLinkUseRecord(Base):
     link_id: Mapped[str] = mapped_column(sa.ForeignKey("setup_links.id", ondelete="CASCADE"))
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"))
     occurred_at: Mapped[datetime]
-    # opened, refused_expired, refused_revoked, token_generated, completed
+    # opened, refused_expired, refused_revoked, refused_disabled, token_generated
     action: Mapped[str] = mapped_column(sa.String(32))
     client_ip: Mapped[str] = mapped_column(sa.String(64))
     user_agent: Mapped[str] = mapped_column(sa.String(300))
