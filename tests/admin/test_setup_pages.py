@@ -120,6 +120,8 @@ def test_the_session_reaches_neither_another_tenant_nor_the_console(
     assert console.get("/setup/tenants/globex/").status_code == 404
     assert console.get("/setup/tenants/globex/checks").status_code == 404
     assert console.get("/setup/tenants/nobody/").status_code == 404
+    assert console.get("/setup/tenants/ac%00me/").status_code == 404
+    assert console.get("/setup/sgl_a%00b").status_code == 404
     value = console.cookies[setup_session.COOKIE]
     # Sent to the console, even under the console's own cookie name, it signs no one in.
     for cookies in ({setup_session.COOKIE: value}, {"scimgate_admin": value}):

@@ -15,6 +15,7 @@ console's session, and the console never reads this one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from scimgate.service.tokens import IssuedToken
 from scimgate.storage.database import Database
 
 _templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+_SLUG = re.compile(r"[a-z0-9-]{1,63}")
 _NO_SESSION = "This page opens from a setup link. Open the link you were sent again."
 
 SetupHandler = Callable[[Request, Tenant, SetupLink, SetupSession], Awaitable[Response]]
@@ -90,8 +92,10 @@ def _home(tenant: Tenant) -> str:
 def _resolve(request: Request, session: SetupSession | None) -> tuple[Tenant, SetupLink]:
     if session is None:
         raise Unauthorized(_NO_SESSION)
+    slug: str = request.path_params["slug"]
     try:
-        tenant = get_tenant(_db(request), request.path_params["slug"])
+        # Only a well-formed slug reaches the database (a NUL byte would fail there).
+        tenant = get_tenant(_db(request), slug) if _SLUG.fullmatch(slug) else None
     except TenantNotFound:
         tenant = None
     # Another tenant's pages look exactly like pages that do not exist.
