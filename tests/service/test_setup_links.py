@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -238,27 +240,28 @@ def test_a_sso_link_waits_for_a_sign_in(db: Database, make_tenant: MakeTenant) -
     tenant = make_tenant("acme")
     link = setup_links.create_link(db, tenant, "sso").link
     assert _keys(setup_links.progress(db, tenant, link)) == {"sso_signin": False}
-    sign_in = {
-        "tenant_id": tenant.id,
-        "occurred_at": utcnow(),
-        "token_id": None,
-        "token_name": None,
-        "idp": "okta",
-        "method": "POST",
-        "path": "/sso/acme/saml/acs",
-        "resource_type": "SignIn",
-        "resource_id": None,
-        "status": 200,
-        "scim_type": None,
-        "detail": None,
-        "duration_ms": 1.0,
-        "change": None,
-    }
+    sign_in = {**_SIGN_IN, "tenant_id": tenant.id, "occurred_at": utcnow()}
     append_entries(db, [{**sign_in, "status": 403}])
     assert not setup_links.progress(db, tenant, link).done
     append_entries(db, [sign_in])
     assert setup_links.progress(db, tenant, link).done
     assert _activations(db) == 1
+
+
+_SIGN_IN = {
+    "token_id": None,
+    "token_name": None,
+    "idp": "okta",
+    "method": "POST",
+    "path": "/sso/acme/saml/acs",
+    "resource_type": "SignIn",
+    "resource_id": None,
+    "status": 200,
+    "scim_type": None,
+    "detail": None,
+    "duration_ms": 1.0,
+    "change": None,
+}
 
 
 def test_a_done_link_stays_done_after_its_evidence_ages_out(
@@ -273,3 +276,21 @@ def test_a_done_link_stays_done_after_its_evidence_ages_out(
     assert found.done
     assert all(check.done for check in found.checks)
     assert not setup_links.progress(db, tenant, link).done  # as it was before it was done
+
+
+def test_pollers_racing_on_the_last_check_write_one_activation(
+    db: Database, make_tenant: MakeTenant
+) -> None:
+    tenant = make_tenant("acme")
+    link = setup_links.create_link(db, tenant, "sso").link
+    append_entries(db, [{**_SIGN_IN, "tenant_id": tenant.id, "occurred_at": utcnow()}])
+    start = threading.Barrier(6)
+
+    def poll() -> bool:
+        start.wait()
+        return setup_links.progress(db, tenant, link).done
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda _: poll(), range(6)))
+    assert results == [True] * 6
+    assert _activations(db) == 1
