@@ -56,6 +56,9 @@ GROUP_UPDATED = "group.updated"
 GROUP_DELETED = "group.deleted"
 GROUP_MEMBER_ADDED = "group.member_added"
 GROUP_MEMBER_REMOVED = "group.member_removed"
+# Written by the worker's connection check, not by a change (service/connection_health.py).
+CONNECTION_DEGRADED = "connection.degraded"
+CONNECTION_RECOVERED = "connection.recovered"
 EVENT_TYPES = (
     USER_CREATED,
     USER_UPDATED,
@@ -68,6 +71,8 @@ EVENT_TYPES = (
     GROUP_DELETED,
     GROUP_MEMBER_ADDED,
     GROUP_MEMBER_REMOVED,
+    CONNECTION_DEGRADED,
+    CONNECTION_RECOVERED,
 )
 
 
