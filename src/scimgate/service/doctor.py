@@ -80,7 +80,7 @@ class _Facts:
     tokens: list[ScimToken]
     failures: list[AuditEntry]  # failing requests in WINDOW, newest first
     last_request: AuditEntry | None
-    last_success: AuditEntry | None
+    last_success: dict[str, int]  # IdP -> id of its newest successful request
     last_group_write: AuditEntry | None  # the newest Group request
     group_writes: int  # successful Group writes in the last 7 days
     resources: dict[str, int]
@@ -88,9 +88,11 @@ class _Facts:
     around_429: list[AuditEntry] = field(default_factory=list)
 
     def fixed_since(self, entries: list[AuditEntry]) -> bool:
-        """A request succeeded after the newest of ``entries``."""
-        last = self.last_success
-        return last is not None and bool(entries) and last.id > entries[0].id
+        """The IdP of the newest of ``entries`` made a successful request after it."""
+        if not entries:
+            return False
+        last = self.last_success.get(entries[0].idp)
+        return last is not None and last > entries[0].id
 
 
 def diagnose(
@@ -136,7 +138,11 @@ def _gather(db: Database, tenant: Tenant, now: datetime, settings: Settings) -> 
             tokens=repo.list_tokens(),
             failures=failures,
             last_request=audit.latest(),
-            last_success=_first(audit.page(AuditFilter(outcome="success"), 1)),
+            last_success={
+                idp: found[0].id
+                for idp in {e.idp for e in failures}
+                if (found := audit.page(AuditFilter(outcome="success", idp=idp), 1))
+            },
             last_group_write=_first(audit.page(AuditFilter(resource_type="Group"), 1)),
             group_writes=sum(
                 count
@@ -203,8 +209,8 @@ def _other_tenants_token(facts: _Facts, settings: Settings) -> list[Finding]:
                 "most likely copied from another tenant's setup, or the URL was."
             ),
             fix=(
-                f"Keep the URL {facts.base_url} in {advice.base_url_field(idp)}, and replace "
-                f"the token: {advice.new_token_steps(idp, facts.tenant.slug)}"
+                f"The URL {facts.base_url} is right; the token is not. "
+                + advice.new_token_steps(idp, facts.tenant.slug)
             ),
             idp=idp,
             evidence=_seen(seen),
@@ -264,8 +270,8 @@ def _refused_tokens(facts: _Facts, settings: Settings) -> list[Finding]:
         idp = _common_idp(seen)
         who = advice.idp_name(idp)
         fix = (
-            "An operator can enable the tenant again (`scimgate tenant enable "
-            f"{facts.tenant.slug}`); nothing needs to change in {who}."
+            "An operator can enable the tenant again (“scimgate tenant enable "
+            f"{facts.tenant.slug}”); nothing needs to change in {who}."
             if rule == "tenant_disabled"
             else advice.new_token_steps(idp, facts.tenant.slug)
         )

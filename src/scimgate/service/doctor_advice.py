@@ -69,7 +69,7 @@ def new_token_steps(idp: str | None, slug: str) -> str:
     """How to put a fresh token in place of the one the IdP has."""
     return (
         f"Generate a new token for this tenant (console: SCIM Provisioning → Generate token, "
-        f"or `scimgate token create {slug}`), paste it in {token_field(idp)}, run the IdP's "
+        f"or “scimgate token create {slug}”), paste it in {token_field(idp)}, run the IdP's "
         "connection test, then revoke the old token."
     )
 
