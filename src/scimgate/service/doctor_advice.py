@@ -8,6 +8,7 @@ from the vendors' setup guides (docs/how-to/connect-*.md).
 
 from __future__ import annotations
 
+from scimgate.model.entities import Tenant
 from scimgate.model.idp import ENTRA, GOOGLE, IDP_NAMES, JUMPCLOUD, OKTA, ONELOGIN, PING
 
 # (where the SCIM base URL goes, where the bearer token goes)
@@ -65,11 +66,11 @@ def token_field(idp: str | None) -> str:
     return _FIELDS.get(idp or "", _ANY)[1]
 
 
-def new_token_steps(idp: str | None, slug: str) -> str:
+def new_token_steps(idp: str | None, tenant: Tenant) -> str:
     """How to put a fresh token in place of the one the IdP has."""
     return (
         f"Generate a new token for this tenant (console: SCIM Provisioning → Generate token, "
-        f"or “scimgate token create {slug}”), paste it in {token_field(idp)}, run the IdP's "
+        f"or “scimgate token create {tenant.slug}”), paste it in {token_field(idp)}, run the IdP's "
         "connection test, then revoke the old token."
     )
 
