@@ -122,10 +122,10 @@ def test_entra_sending_the_token_of_another_tenant(
     assert "Admin Credentials → “Secret Token”" in found.fix
     assert found.fix.startswith(f"The URL {BASE} is right; the token is not. Generate a new")
     assert found.evidence["count"] == 2
-    # Nothing of the token's own tenant reaches acme's admin.
-    shown = json.dumps(found.to_dict()) + json.dumps(
-        [e.detail for e in audit_page(db, acme, AuditFilter(), 10)]
-    )
+    # acme's log says what happened, and nothing of the token's own tenant.
+    details = [e.detail for e in audit_page(db, acme, AuditFilter(), 10)]
+    assert details == ["Invalid bearer token (the token of another tenant)"] * 2
+    shown = json.dumps(found.to_dict()) + json.dumps(details)
     assert "globex" not in shown.lower()
     assert "Entra production" not in shown
     assert diagnose(db, globex, settings=settings) == []
