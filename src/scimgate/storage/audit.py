@@ -125,9 +125,12 @@ class AuditStore:
     def failing_counts_since(self, since: datetime) -> tuple[int, int]:
         """(requests, failing requests) since ``since``; see ``FAILING``."""
         failing = sa.func.sum(sa.case((FAILING, 1), else_=0))
-        row = self._conn.execute(
-            sa.select(sa.func.count(), failing).where(self._mine, audit_log.c.occurred_at >= since)
-        ).one()
+        # The tenant compared as an expression: SQLite then reads the window from
+        # the occurred_at index instead of all of the tenant's entries.
+        mine_in_window = sa.and_(
+            (audit_log.c.tenant_id + 0) == self._tenant_id, audit_log.c.occurred_at >= since
+        )
+        row = self._conn.execute(sa.select(sa.func.count(), failing).where(mine_in_window)).one()
         return int(row[0]), int(row[1] or 0)
 
     def stored_user_names(self, folded: list[str]) -> dict[str, str]:

@@ -100,14 +100,17 @@ def connections_to_check(db: Database, since: datetime, min_failures: int, limit
     failures first), then tenants whose connection is marked degraded; at most ``limit``."""
     with db.engine.connect() as conn:
         failing = sa.func.count().label("failing")
+        # Grouped by an expression, not the column: SQLite would otherwise walk the
+        # whole log in (tenant_id, id) order instead of the window on occurred_at.
+        tenant_id = (audit_log.c.tenant_id + 0).label("tenant_id")
         busy = [
             row.tenant_id
             for row in conn.execute(
-                sa.select(audit_log.c.tenant_id, failing)
+                sa.select(tenant_id, failing)
                 .where(audit_log.c.occurred_at >= since, FAILING)
-                .group_by(audit_log.c.tenant_id)
+                .group_by(tenant_id)
                 .having(failing >= min_failures)
-                .order_by(failing.desc(), audit_log.c.tenant_id)
+                .order_by(failing.desc(), tenant_id)
                 .limit(limit)
             )
         ]
