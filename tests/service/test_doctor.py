@@ -301,6 +301,14 @@ def test_entra_sending_no_bearer_token(
     assert "(Authorization must use the Bearer scheme)" in found.explanation
     assert "Choose bearer token (HTTP header) authentication" in found.fix
 
+    # The Secret Token left empty: Entra sends a JWT of its own.
+    jwt = "Bearer eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiI4YWRmOGUwNiJ9.c2ln"
+    assert entra.send("GET", path, Authorization=jwt).status_code == 401
+    found = _only(_doctor(db, acme, settings, client), "no_bearer_token")
+    assert "(Malformed bearer token)" in found.explanation
+    assert "when its Secret Token field is left empty" in found.explanation
+    assert found.evidence["count"] == 2
+
 
 def test_entra_creates_refused_as_invalid_values(
     client: TestClient, db: Database, settings: Settings, acme: Tenant, acme_token: str

@@ -18,6 +18,7 @@ from typing import Any
 from scimgate.config import Settings
 from scimgate.model.entities import ScimToken, Tenant
 from scimgate.model.identity import fold_user_name
+from scimgate.model.idp import ENTRA as ENTRA_IDP
 from scimgate.service import doctor_advice as advice
 from scimgate.service.audit import TOKEN_OF_ANOTHER_TENANT
 from scimgate.storage.audit import AuditEntry
@@ -211,30 +212,40 @@ def _refused_tokens(facts: Facts, settings: Settings) -> list[Finding]:
                 evidence=_seen(seen),
             )
         )
-    seen = [e for e in unauthorized if (e.detail or "") in _NO_BEARER]
-    if seen and not facts.fixed_since(seen):
-        idp = _common_idp(seen)
-        who = advice.idp_name(idp)
-        found.append(
-            Finding(
-                rule="no_bearer_token",
-                severity=ERROR,
-                title=f"{who} does not send a bearer token",
-                explanation=(
-                    f"{who}'s requests carry no usable “Authorization: Bearer …” header "
-                    f"({seen[0].detail}), so they are refused with 401. scimgate accepts only "
-                    "the bearer tokens it issued, not Basic authentication or OAuth."
-                ),
-                fix=(
-                    f"Choose bearer token (HTTP header) authentication in "
-                    f"{advice.token_field(idp)}, and paste this tenant's token there. "
-                    + advice.new_token_steps(idp, facts.tenant)
-                ),
-                idp=idp,
-                evidence=_seen(seen),
-            )
-        )
+    found.extend(_no_bearer_token(facts, unauthorized))
     return found
+
+
+def _no_bearer_token(facts: Facts, unauthorized: list[AuditEntry]) -> list[Finding]:
+    seen = [e for e in unauthorized if (e.detail or "") in _NO_BEARER]
+    if not seen or facts.fixed_since(seen):
+        return []
+    idp = _common_idp(seen)
+    who = advice.idp_name(idp)
+    explanation = (
+        f"{who}'s requests carry no usable “Authorization: Bearer …” header "
+        f"({seen[0].detail}), so they are refused with 401. scimgate accepts only "
+        "the bearer tokens it issued, not Basic authentication or OAuth."
+    )
+    if idp == ENTRA_IDP and seen[0].detail == "Malformed bearer token":
+        explanation += (
+            " Entra sends a sign-in token of its own when its Secret Token field is left "
+            "empty; that token is never accepted."
+        )
+    return [
+        Finding(
+            rule="no_bearer_token",
+            severity=ERROR,
+            title=f"{who} does not send a bearer token",
+            explanation=explanation,
+            fix=(
+                f"Choose bearer token (HTTP header) authentication in {advice.token_field(idp)}. "
+                + advice.new_token_steps(idp, facts.tenant)
+            ),
+            idp=idp,
+            evidence=_seen(seen),
+        )
+    ]
 
 
 def _doubled_base_url(facts: Facts, settings: Settings) -> list[Finding]:
