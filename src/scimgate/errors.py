@@ -18,6 +18,7 @@ carries its HTTP ``status`` and, where RFC 7644 §3.12 defines one, its SCIM
     │   ├── TooMany                    400 tooMany
     │   └── InvalidVersion             400 invalidVers
     ├── Unauthorized                   401
+    │   └── TokenOfAnotherTenant       401 (answered like any unknown token)
     ├── Forbidden                      403
     ├── NotFound                       404
     ├── MethodNotAllowed               405
@@ -94,6 +95,17 @@ class InvalidVersion(BadRequest):
 class Unauthorized(ScimgateError):
     status = 401
     default_detail = "Authentication required"
+
+
+class TokenOfAnotherTenant(Unauthorized):
+    """A valid token presented at another tenant's URL.
+
+    The client gets the same answer as for a token that does not exist; the
+    class only lets the audit log tell the URL's tenant what happened, without
+    naming the tenant the token belongs to.
+    """
+
+    default_detail = "Invalid bearer token"
 
 
 class Forbidden(ScimgateError):

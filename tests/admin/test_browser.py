@@ -6,6 +6,7 @@ Skipped only when Debian's chromium is not installed (``.ci/run`` installs it).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from scimgate.service import admins, tenants
+from scimgate.service import admins, tenants, tokens
 from scimgate.storage.database import Database
 from scimgate.storage.migrate import upgrade
 from tests.admin.conftest import PASSWORD
@@ -177,3 +178,73 @@ def _map_a_group_and_see_the_role_change(
     page.get_by_role("link", name="Groups").click()
     expect(page.get_by_test_id("groups")).to_contain_text("Engineering")
     _shot(page, "09-groups")
+
+
+# The doctor's screenshots in the docs are refreshed with SCIMGATE_DOC_IMAGES=1; other runs
+# write them beside the rest, so that running the suite leaves the checkout as it was.
+DOC_IMAGES = (
+    Path(__file__).resolve().parents[2] / "docs" / "images"
+    if os.environ.get("SCIMGATE_DOC_IMAGES") == "1"
+    else SCREENSHOTS
+)
+
+
+@pytest.fixture
+def doctor_server(tmp_path: Path) -> Iterator[tuple[LiveServer, str, str]]:
+    """acme (Okta's token) and globex (Entra's token), served live."""
+    url = f"sqlite:///{tmp_path / 'doctor.db'}"
+    upgrade(url)
+    db = Database.from_url(url)
+    acme = tenants.create_tenant(db, "acme", "Acme Corp")
+    globex = tenants.create_tenant(db, "globex", "Globex Inc")
+    okta_secret = tokens.create_token(db, acme, "Okta production").secret
+    entra_secret = tokens.create_token(db, globex, "Entra production").secret
+    admins.create_admin(db, "ops@example.com", PASSWORD)
+    db.dispose()
+    with live_server(url) as live:
+        yield live, okta_secret, entra_secret
+
+
+def test_the_doctor_explains_three_problems_on_the_provisioning_page(
+    doctor_server: tuple[LiveServer, str, str], page: Page
+) -> None:
+    server, okta_secret, globex_secret = doctor_server
+    acme = server.scim_url("acme")
+    okta = {"Authorization": f"Bearer {okta_secret}", "User-Agent": "Okta SCIM Client 1.0.0"}
+    # Entra's connection test (no User-Agent), with the token made for globex.
+    entra = {
+        "Authorization": f"Bearer {globex_secret}",
+        "User-Agent": "",
+        "Content-Type": "application/scim+json; charset=utf-8",
+    }
+    guid = '"7d2b0d62-4f3f-4a5c-9b1e-0c2d8a6f1e93"'
+    refused = httpx2.get(f"{acme}/Users", params={"filter": f"userName eq {guid}"}, headers=entra)
+    assert refused.status_code == 401
+    # Okta's userNames differ by case; later its base URL gets pasted twice.
+    ada = {"userName": "ada@example.com", "active": True}
+    assert httpx2.post(f"{acme}/Users", json=ada, headers=okta).status_code == 201
+    ada["userName"] = "Ada@example.com"
+    assert httpx2.post(f"{acme}/Users", json=ada, headers=okta).status_code == 409
+    assert httpx2.get(f"{acme}/scim/v2/acme/Users", headers=okta).status_code == 404
+
+    page.goto(f"{server.base_url}/admin/login")
+    page.get_by_label("Email").fill("ops@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{server.base_url}/admin/tenants/acme/scim")
+    _reload_until(page, "differs only by case", "[data-testid=doctor]")
+    doctor = page.get_by_test_id("doctor")
+    expect(doctor).to_contain_text("Microsoft Entra ID is sending the token of another tenant")
+    expect(doctor).to_contain_text("the base URL was pasted twice")
+    expect(doctor).to_contain_text("Okta tries to create 'Ada@example.com'")
+    expect(doctor).not_to_contain_text("globex")
+    _shot(page, "11-connection-doctor")
+    DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+    for rule, name in (
+        ("token_of_another_tenant", "doctor-token-of-another-tenant"),
+        ("base_url_doubled", "doctor-base-url-pasted-twice"),
+        ("user_name_case_conflict", "doctor-user-name-case"),
+    ):
+        finding = page.locator(f"[data-rule={rule}]")
+        finding.locator("summary").click()  # open "What was seen"
+        finding.screenshot(path=str(DOC_IMAGES / f"{name}.png"))

@@ -53,3 +53,26 @@ def test_a_tenant_key_cannot_read_another_tenants_log(
 
 def test_a_bad_cursor_is_a_400(api: HostApi) -> None:
     assert_problem(api.get("/tenants/acme/audit-log", cursor="abc"), 400)
+
+
+def test_the_doctor_explains_the_token_of_another_tenant(
+    api: HostApi, scim: ScimClient, globex_scim: ScimClient, client: TestClient
+) -> None:
+    assert api.ok("/tenants/acme/doctor")["findings"] == []
+    wrong = ScimClient(client, "acme", globex_scim.token)
+    assert wrong.get("/Users", headers={"User-Agent": "Okta SCIM Client 1.0.0"}).status_code == 401
+    _flush(client)
+    body = api.ok("/tenants/acme/doctor")
+    assert body["tenant"] == "acme"
+    assert body["healthy"] is False
+    (finding,) = body["findings"]
+    assert finding["rule"] == "token_of_another_tenant"
+    assert finding["title"] == "Okta is sending the token of another tenant"
+    assert "Authentication Mode “HTTP Header” → “Bearer”" in finding["fix"]
+    assert "globex" not in str(body)
+
+
+def test_a_tenant_key_cannot_read_another_tenants_doctor(
+    api: HostApi, globex_scim: ScimClient
+) -> None:
+    assert_problem(api.get("/tenants/globex/doctor"), 403)

@@ -93,6 +93,7 @@ def test_every_json_output_is_camel_case(
     delivered = record("webhook deliveries", "acme", hook["id"])
     record("webhook redeliver", "acme", hook["id"], delivered[0]["eventId"])
     status = record("status", "acme")
+    record("status", "acme", "--doctor")
     # The test database is built without migrations, so `db check` fails on the
     # schema version; its JSON shape is printed all the same.
     outputs["db check"] = json.loads(run("db", "check", "--json").stdout)

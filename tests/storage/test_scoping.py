@@ -34,6 +34,7 @@ TENANT_STORES = frozenset(
         "app_queries",
         "audit",
         "setup_links",
+        "health",
     }
 )
 # Statement builders the tenant stores run on their own connection, inside their scope.

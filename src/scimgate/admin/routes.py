@@ -29,6 +29,7 @@ from scimgate.model.idp import IDP_NAMES
 from scimgate.service import admins, tokens
 from scimgate.service.admins import AdminAccount
 from scimgate.service.audit import audit_page, parse_filter
+from scimgate.service.doctor import diagnose
 from scimgate.service.status import TenantState, provisioning_status, tenant_states
 from scimgate.service.tenants import TenantNotFound, get_tenant, list_tenants
 from scimgate.storage.database import Database
@@ -200,6 +201,7 @@ def _provisioning_context(
         "tenant": tenant,
         "endpoint": settings.scim_base_url(tenant.slug),
         "status": report,
+        "findings": diagnose(db, tenant, settings=settings),
         "events": audit_page(db, tenant, where, _RECENT_EVENTS),
         "filters": {"idp": where.idp, "outcome": where.outcome, "resource": where.resource_type},
         "idps": idps,

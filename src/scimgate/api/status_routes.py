@@ -1,4 +1,5 @@
-"""Provisioning status and the audit log of a tenant, for the host app and operators."""
+"""Provisioning status, the connection doctor and the audit log of a tenant, for the host
+app and operators."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Query
 from scimgate.api.deps import AppSettings, Db, TenantOf
 from scimgate.service import app_view
 from scimgate.service.audit import audit_page, entry_to_dict, parse_filter
+from scimgate.service.doctor import doctor_report
 from scimgate.service.status import provisioning_status
 
 router = APIRouter(prefix="/v1/tenants/{slug}", tags=["provisioning"])
@@ -20,6 +22,12 @@ MAX_AUDIT_PAGE = 500
 def get_provisioning_status(tenant: TenantOf, db: Db, settings: AppSettings) -> dict[str, Any]:
     """One-word state, last request and IdP, 24 h / 7 d counts, users, groups and tokens."""
     return provisioning_status(db, tenant, idle_after_hours=settings.idle_after_hours).to_dict()
+
+
+@router.get("/doctor")
+def get_doctor(tenant: TenantOf, db: Db, settings: AppSettings) -> dict[str, Any]:
+    """The connection doctor: each problem seen in the SCIM traffic, explained, with the fix."""
+    return doctor_report(db, tenant, settings=settings)
 
 
 @router.get("/audit-log")

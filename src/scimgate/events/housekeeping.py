@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from scimgate.model.entities import TenantSettings
 from scimgate.service.audit import purge_expired
+from scimgate.service.connection_health import check_connections
 from scimgate.storage.database import Database
 
 logger = logging.getLogger("scimgate.events")
@@ -38,3 +39,9 @@ def purge_audit_log(db: Database, now: datetime, retention_days: int) -> int:
     if removed:
         logger.info("purged %d audit entries older than %d days", removed, retention_days)
     return removed
+
+
+def check_connection_health(db: Database, now: datetime) -> int:
+    """Write ``connection.degraded`` / ``connection.recovered`` where a tenant's state
+    changed (service/connection_health.py); returns how many changed."""
+    return len(check_connections(db, now))

@@ -33,7 +33,11 @@ import httpx
 
 from scimgate.config import Settings
 from scimgate.events.delivery import Outcome, Sender, backoff_seconds
-from scimgate.events.housekeeping import purge_audit_log, purge_soft_deleted
+from scimgate.events.housekeeping import (
+    check_connection_health,
+    purge_audit_log,
+    purge_soft_deleted,
+)
 from scimgate.events.signing import event_body, signed_headers
 from scimgate.service.clock import utcnow
 from scimgate.service.egress import EgressPolicy
@@ -198,6 +202,7 @@ class Worker:
         removed = purge_soft_deleted(self._db, utcnow())
         if removed:
             logger.info("purged %d soft-deleted users past their grace period", removed)
+        check_connection_health(self._db, utcnow())
 
     # -- one webhook -----------------------------------------------------------------
 

@@ -58,6 +58,9 @@ GROUP_MEMBER_ADDED = "group.member_added"
 GROUP_MEMBER_REMOVED = "group.member_removed"
 # A setup link's live checks all passed: the tenant's IdP is connected.
 CONNECTION_ACTIVATED = "connection.activated"
+# Written by the worker's connection check, not by a change (service/connection_health.py).
+CONNECTION_DEGRADED = "connection.degraded"
+CONNECTION_RECOVERED = "connection.recovered"
 EVENT_TYPES = (
     USER_CREATED,
     USER_UPDATED,
@@ -71,6 +74,8 @@ EVENT_TYPES = (
     GROUP_MEMBER_ADDED,
     GROUP_MEMBER_REMOVED,
     CONNECTION_ACTIVATED,
+    CONNECTION_DEGRADED,
+    CONNECTION_RECOVERED,
 )
 
 

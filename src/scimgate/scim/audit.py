@@ -158,5 +158,6 @@ def _record(
             error_body=error_body,
             change=change,
             request_id=current_request_id(),
+            note=state.get("scim_audit_note"),
         )
     )

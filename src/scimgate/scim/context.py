@@ -10,8 +10,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from scimgate.config import Settings
+from scimgate.errors import TokenOfAnotherTenant
 from scimgate.model.idp import UNKNOWN, detect_idp
 from scimgate.scim.ratelimit import TokenBuckets
+from scimgate.service.audit import TOKEN_OF_ANOTHER_TENANT
 from scimgate.service.scope import Limits, TenantScope
 from scimgate.service.tokens import Principal, TokenAuthenticator
 from scimgate.storage.database import Database
@@ -65,10 +67,16 @@ async def scim_context(request: Request) -> ScimContext:
     request.state.scim_idp = idp
     authorization = request.headers.get("authorization")
     inline = db.dialect == "sqlite"
-    if inline:
-        principal = authenticator.authenticate(slug, authorization)
-    else:
-        principal = await run_in_threadpool(authenticator.authenticate, slug, authorization)
+    try:
+        if inline:
+            principal = authenticator.authenticate(slug, authorization)
+        else:
+            principal = await run_in_threadpool(authenticator.authenticate, slug, authorization)
+    except TokenOfAnotherTenant:
+        # Told to this tenant's audit log (the connection doctor reads it), never
+        # to the client, and never which tenant the token belongs to.
+        request.state.scim_audit_note = TOKEN_OF_ANOTHER_TENANT
+        raise
     scope = TenantScope.of(db, principal.tenant, settings.scim_base_url(slug), state.limits)
     limiter = _rate_limiter(request, settings)
     if limiter is not None:

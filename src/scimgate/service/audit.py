@@ -75,6 +75,12 @@ class RequestRecord:
     error_body: bytes | None = None  # the SCIM Error response, read for scimType and detail
     change: str | None = None  # the summary, when the request parsed its body itself
     request_id: str = "-"  # the id the JSON log lines of this request carry
+    note: str | None = None  # what the log adds to the detail the client saw
+
+
+# The note on a request that presented another tenant's valid token: the
+# client's answer is that of an unknown token, this tenant's log says more.
+TOKEN_OF_ANOTHER_TENANT = "the token of another tenant"  # noqa: S105 -- a description
 
 
 class AuditRecorder:
@@ -153,6 +159,8 @@ class AuditRecorder:
             scim_type, detail = entry.scim_type, entry.detail
             if entry.error_body:
                 scim_type, detail = _error_fields(entry.error_body, scim_type, detail)
+            if entry.note:
+                detail = f"{detail} ({entry.note})" if detail else entry.note
             rows.append(
                 {
                     "occurred_at": entry.occurred_at,

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from scimgate.errors import InvalidValue, NotFound, Unauthorized
+from scimgate.errors import InvalidValue, NotFound, TokenOfAnotherTenant, Unauthorized
 from scimgate.model.entities import ScimToken, Tenant
 from scimgate.service.clock import utcnow
 from scimgate.storage.database import Database
@@ -114,7 +114,7 @@ class TokenAuthenticator:
         if not hmac.compare_digest(stored_hash, presented_hash):
             raise Unauthorized("Invalid bearer token")
         if not hmac.compare_digest(tenant.slug.encode(), tenant_slug.encode()):
-            raise Unauthorized("Invalid bearer token")
+            raise TokenOfAnotherTenant()
         now = utcnow()
         if token.revoked_at is not None:
             raise Unauthorized("The bearer token has been revoked")

@@ -1,4 +1,4 @@
-"""One tenant's audit log and the counts its status page shows (reads only).
+"""One tenant's audit log and the counts its status page and the doctor show (reads only).
 
 Built only by TenantRepository (``repo.audit``), which supplies the tenant.
 Entries are written and purged across tenants by ``storage.audit_writer``;
@@ -13,9 +13,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from scimgate.storage.tables import audit_log, groups, users
+from scimgate.storage.tables import audit_log, group_members, groups, users
 
 _OUTCOME_OK = audit_log.c.status < 400
+# What the connection check counts as a failing request: every error except a
+# 404 to a GET, which is how IdPs look for a resource before creating it.
+FAILING = sa.and_(
+    audit_log.c.status >= 400,
+    sa.not_(sa.and_(audit_log.c.method == "GET", audit_log.c.status == 404)),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,12 +122,36 @@ class AuditStore:
         )
         return [(r[0], r[1], bool(r[2]), int(r[3])) for r in self._conn.execute(query)]
 
+    def failing_counts_since(self, since: datetime) -> tuple[int, int]:
+        """(requests, failing requests) since ``since``; see ``FAILING``."""
+        failing = sa.func.sum(sa.case((FAILING, 1), else_=0))
+        # The tenant compared as an expression: SQLite then reads the window from
+        # the occurred_at index instead of all of the tenant's entries.
+        mine_in_window = sa.and_(
+            (audit_log.c.tenant_id + 0) == self._tenant_id, audit_log.c.occurred_at >= since
+        )
+        row = self._conn.execute(sa.select(sa.func.count(), failing).where(mine_in_window)).one()
+        return int(row[0]), int(row[1] or 0)
+
+    def stored_user_names(self, folded: list[str]) -> dict[str, str]:
+        """The stored userName of each live user whose folded name is in ``folded``."""
+        if not folded:
+            return {}
+        rows = self._conn.execute(
+            sa.select(users.c.user_name_lower, users.c.user_name).where(
+                users.c.tenant_id == self._tenant_id,
+                users.c.deleted_at.is_(None),
+                users.c.user_name_lower.in_(folded),
+            )
+        )
+        return {row.user_name_lower: row.user_name for row in rows}
+
     def idps_seen(self) -> list[str]:
         query = sa.select(audit_log.c.idp).where(self._mine).distinct().order_by(audit_log.c.idp)
         return [row.idp for row in self._conn.execute(query)]
 
     def resource_counts(self) -> dict[str, int]:
-        """Users active / deactivated (soft-deleted ones excluded) and groups."""
+        """Users active / deactivated (soft-deleted ones excluded), groups, memberships."""
         live = sa.and_(users.c.tenant_id == self._tenant_id, users.c.deleted_at.is_(None))
         rows = self._conn.execute(
             sa.select(users.c.active, sa.func.count()).where(live).group_by(users.c.active)
@@ -130,8 +160,12 @@ class AuditStore:
         group_count = self._conn.execute(
             sa.select(sa.func.count()).where(groups.c.tenant_id == self._tenant_id)
         ).scalar_one()
+        memberships = self._conn.execute(
+            sa.select(sa.func.count()).where(group_members.c.tenant_id == self._tenant_id)
+        ).scalar_one()
         return {
             "users_active": by_active.get(True, 0),
             "users_deactivated": by_active.get(False, 0),
             "groups": int(group_count),
+            "memberships": int(memberships),
         }

@@ -378,6 +378,22 @@ class SetupLinkUseRecord(Base):
     user_agent: Mapped[str] = mapped_column(sa.String(300))
 
 
+class ConnectionStateRecord(Base):
+    """Whether a tenant's SCIM connection is degraded, as the connection check last found.
+
+    One row per tenant that has ever been found degraded; it is what keeps the
+    check from writing ``connection.degraded`` again before a recovery.
+    """
+
+    __tablename__ = "connection_states"
+
+    tenant_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(sa.String(16), index=True)  # degraded, recovered
+    changed_at: Mapped[datetime]
+
+
 tenants = cast(sa.Table, TenantRecord.__table__)
 scim_tokens = cast(sa.Table, ScimTokenRecord.__table__)
 users = cast(sa.Table, UserRecord.__table__)
@@ -391,6 +407,7 @@ webhooks = cast(sa.Table, WebhookRecord.__table__)
 webhook_deliveries = cast(sa.Table, WebhookDeliveryRecord.__table__)
 api_keys = cast(sa.Table, ApiKeyRecord.__table__)
 audit_log = cast(sa.Table, AuditRecord.__table__)
+connection_states = cast(sa.Table, ConnectionStateRecord.__table__)
 admin_accounts = cast(sa.Table, AdminAccountRecord.__table__)
 admin_login_attempts = cast(sa.Table, AdminLoginAttemptRecord.__table__)
 setup_links = cast(sa.Table, SetupLinkRecord.__table__)

@@ -1,11 +1,14 @@
-"""Several tenants at once, for the operator's tenant list: tokens and recent requests.
+"""Several tenants at once, for the operator's tenant list: tokens and recent requests;
+and for the worker's connection check, which tenants to look at.
 
 Cross-tenant on purpose: the list shows every tenant's provisioning state,
 and reading it through one repository per tenant would cost a transaction and
 a few statements per tenant instead of three statements in all. The tenant
 ids come from the tenant registry (the tenants the signed-in admin may
 manage), never from a request; one tenant's own status page reads through
-its repository instead.
+its repository instead. ``connections_to_check`` gives the worker the few
+tenants whose connection may have changed state, from one statement over the
+last minutes of the log, so the check costs nothing for quiet tenants.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from scimgate.model.entities import ScimToken
+from scimgate.storage.audit import FAILING
 from scimgate.storage.database import Database
 from scimgate.storage.directory import token_from_row
-from scimgate.storage.tables import audit_log, scim_tokens, tenants
+from scimgate.storage.tables import audit_log, connection_states, scim_tokens, tenants
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +93,33 @@ def tenant_activity(
             for row in rows:
                 found[row.id] = TenantActivity(tokens[row.id], row.last_at, bool(row.failed))
     return found
+
+
+def connections_to_check(db: Database, since: datetime, min_failures: int, limit: int) -> list[int]:
+    """Tenants with at least ``min_failures`` failing requests since ``since`` (most
+    failures first), then tenants whose connection is marked degraded; at most ``limit``."""
+    with db.engine.connect() as conn:
+        failing = sa.func.count().label("failing")
+        # Grouped by an expression, not the column: SQLite would otherwise walk the
+        # whole log in (tenant_id, id) order instead of the window on occurred_at.
+        tenant_id = (audit_log.c.tenant_id + 0).label("tenant_id")
+        busy = [
+            row.tenant_id
+            for row in conn.execute(
+                sa.select(tenant_id, failing)
+                .where(audit_log.c.occurred_at >= since, FAILING)
+                .group_by(tenant_id)
+                .having(failing >= min_failures)
+                .order_by(failing.desc(), tenant_id)
+                .limit(limit)
+            )
+        ]
+        degraded = conn.execute(
+            sa.select(connection_states.c.tenant_id)
+            .where(connection_states.c.state == "degraded")
+            .order_by(connection_states.c.changed_at)
+            .limit(limit)
+        ).scalars()
+        chosen = dict.fromkeys(busy)
+        chosen.update(dict.fromkeys(degraded))
+    return list(chosen)[:limit]
