@@ -231,7 +231,6 @@ def test_jit_requires_scim_refuses_an_unprovisioned_person(
     assert refused.value.check == "not_provisioned"
 
 
-@pytest.mark.xfail(strict=True, reason="the role rules do not read SSO group values yet")
 def test_group_values_map_to_roles_like_scim_groups(
     db: Database, acme: Tenant, sso_settings: Settings
 ) -> None:
