@@ -121,6 +121,14 @@ def test_jit_creates_the_user_and_the_code_gives_its_profile(
     assert types == ["user.created", "user.roles_changed", "user.signed_in"]
     created = events_of(db, acme)[0]
     assert created.data["source"] == "sso"
+    # Shaped like the SCIM-made user.created: the full User, enabled, the reason.
+    assert created.data["user"]["name"]["givenName"] == "Ada"
+    assert created.data["user"]["meta"]["resourceType"] == "User"
+    assert (created.data["enabled"], created.data["deactivationReason"]) == (True, None)
+    signed_in = events_of(db, acme)[-1]
+    assert signed_in.data["connection"] == {"id": okta.id, "name": "Okta", "protocol": "saml"}
+    assert signed_in.data["jit"] is True
+    assert signed_in.data["user"]["enabled"] is True
     rows = audit_of(db, acme)
     assert [(r.status, r.resource_id, r.token_name, r.idp) for r in rows] == [
         (200, profile["userId"], "Okta", "saml")
