@@ -49,12 +49,12 @@ from scimgate.model.sso import (
 from scimgate.service import lifecycle
 from scimgate.service.clock import utcnow
 from scimgate.service.resources import render_user
+from scimgate.storage.audit import SIGN_IN
 from scimgate.storage.database import Database
 from scimgate.storage.events import NewEvent
 from scimgate.storage.repository import TenantRepository
 from scimgate.storage.rows import UserRow
 
-SIGN_IN = "SignIn"  # the audit log's resource type for sign-in attempts
 _MAX_DETAIL = 300
 
 
