@@ -422,7 +422,7 @@ def _sign_in(
     redirect_uri, host_state = _redirect(settings, connection, pending, relay_state)
     base_url = settings.scim_base_url(tenant.slug)
     with db.tenant(tenant.id, write=True) as repo:
-        tenant_settings = TenantSettings.from_dict(repo.app.settings(for_update=True))
+        tenant_settings = TenantSettings.from_dict(repo.app.settings())
         row = _find_user(repo, connection, identity)
         jit = row is None
         if row is None:
