@@ -19,6 +19,7 @@ from scimgate.service import sso, users
 from scimgate.service.clock import utcnow
 from scimgate.service.scope import Limits, TenantScope
 from scimgate.service.status import provisioning_status
+from scimgate.service.tenants import get_tenant
 from scimgate.storage.audit import AuditEntry, AuditFilter
 from scimgate.storage.database import Database
 from scimgate.storage.events import StoredEvent
@@ -370,3 +371,24 @@ def test_idp_initiated_is_refused_unless_allowed(
             relay_state="https://evil.example.test/",
         )
     assert refused.value.check == "redirect_uri"
+
+
+def test_asserted_groups_bring_back_a_user_left_out_for_no_mapped_group(
+    db: Database, acme: Tenant, sso_settings: Settings
+) -> None:
+    role_service.add_rule(db, acme, "Engineering", "tenant_admin")
+    settings_service.update_settings(db, acme, {"deactivate_unmapped": True})
+    # Created by SCIM under the new setting: in no mapped group, so left out at once.
+    user_id = scim_user(db, get_tenant(db, "acme"), "ada@example.test")
+    okta = connect(db, acme, jit=False)
+    with pytest.raises(SsoRejected) as refused:
+        sign_in(db, acme, okta, identity(groups=("Sales",)), sso_settings)
+    assert refused.value.check == "disabled_user"
+    code = sign_in(db, acme, okta, identity(groups=("engineering",)), sso_settings)
+    profile = sso.exchange_code(db, code, caller_tenant_id=acme.id)
+    assert (profile["userId"], profile["enabled"], profile["roles"]) == (
+        user_id,
+        True,
+        ["tenant_admin"],
+    )
+    assert "user.reactivated" in [e.type for e in events_of(db, acme)]

@@ -11,7 +11,9 @@ are the same here:
    silently;
 2. nobody found: create the user when the connection has JIT on (and does not
    require SCIM to have provisioned them first, ``jit_requires_scim``);
-3. a user the IdP or the tenant's rules disabled is refused (``disabled_user``);
+3. a user the IdP disabled (SCIM ``active`` false) or deleted is refused
+   (``disabled_user``); one the tenant left out for being in no mapped group
+   is refused unless the groups asserted now bring it back;
 4. the name and email the IdP asserted are written to the user, and its group
    values replace the user's stored ones, which the role rules read like SCIM
    memberships (``storage/lifecycle_sql.py``);
@@ -37,7 +39,7 @@ from scimgate.errors import InvalidValue, SsoRejected
 from scimgate.model.entities import Tenant, TenantSettings
 from scimgate.model.filter import parse_filter
 from scimgate.model.identity import check_user_name
-from scimgate.model.lifecycle import USER_CREATED, USER_UPDATED
+from scimgate.model.lifecycle import LEFT_MAPPED_GROUPS, USER_CREATED, USER_UPDATED
 from scimgate.model.sso import (
     MATCH_BY_EMAIL,
     USER_SIGNED_IN,
@@ -436,13 +438,14 @@ def _sign_in(
                 raise _refuse_unknown(connection, identity)
             row, found = _create(repo, tenant_settings, identity, connection, base_url)
         else:
-            if not row.enabled:
+            # Left out for being in no mapped group: the groups asserted now may map.
+            if not row.enabled and row.deactivation_reason != LEFT_MAPPED_GROUPS:
                 raise _disabled(row)
             row, found = _update(repo, row, identity, base_url)
         now = utcnow()
         repo.sso.link(connection.id, identity.subject, row.id, now)
         groups_moved = connection.groups_to_roles and repo.sso.set_groups(row.id, identity.groups)
-        if jit or groups_moved:
+        if jit or groups_moved or not row.enabled:
             found = lifecycle.recompute(repo, tenant_settings, [row.id], found)
         user = repo.users.snapshots([row.id]).get(row.id, row.snapshot())
         if not user.get("enabled"):
