@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 from scimgate.errors import SsoRejected
 from scimgate.model.entities import Tenant
 from scimgate.service import sso
+from scimgate.service.sealing import SSO_SP_KEY, Keyring
 from scimgate.storage.admins import AdminAccount
 from scimgate.storage.database import Database
 from tests.admin.conftest import sign_in
@@ -29,6 +30,10 @@ def test_the_page_lists_connections_sp_values_and_refusals_in_words(
     sso.record_refusal(db, acme, okta, refusal, client=sso.ClientInfo("192.0.2.7", "Firefox"))
     make_admin("ops@example.com")
     sign_in(console, "ops@example.com")
+    # No key pair yet: the page says so and makes none (a GET changes nothing).
+    assert "made on first use" in console.get("/admin/tenants/acme/sso").text
+    assert sso.sp_certificates(db, acme) is None
+    sso.sp_keys(db, acme, Keyring("k", purpose=SSO_SP_KEY))
     response = console.get("/admin/tenants/acme/sso")
     assert response.status_code == 200
     page = unescape(response.text)

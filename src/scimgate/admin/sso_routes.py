@@ -17,20 +17,21 @@ from scimgate.model.entities import Tenant
 from scimgate.service import sso
 from scimgate.service.admins import AdminAccount
 from scimgate.service.audit import audit_page, parse_filter
-from scimgate.service.sealing import SSO_SP_KEY, Keyring
 from scimgate.storage.database import Database
 
 _RECENT = 25
 
 
 def _context(db: Database, settings: Settings, tenant: Tenant) -> dict[str, Any]:
-    keys = sso.sp_keys(db, tenant, Keyring.from_settings(settings, SSO_SP_KEY))
+    # Read only: a GET never makes the key pair (the first SAML sign-in or
+    # `scimgate sso sp-metadata` does).
+    certificates = sso.sp_certificates(db, tenant)
     return {
         "tenant": tenant,
         "connections": sso.list_connections(db, tenant),
         "sp": sso.sp_urls(settings, tenant.slug),
-        "certificate": keys.cert_pem,
-        "previous_certificate": keys.previous_cert_pem,
+        "certificate": certificates[0] if certificates else None,
+        "previous_certificate": certificates[1] if certificates else None,
         "redirect_uris": sso.allowed_redirects(settings),
         "sign_ins": audit_page(db, tenant, parse_filter(resource_type="SignIn"), _RECENT),
     }

@@ -41,7 +41,7 @@ from scimgate.service.sign_in import (
     hash_code,
     record_refusal,
 )
-from scimgate.service.sso_keys import SpKeys, rotate_sp_keys, sp_keys
+from scimgate.service.sso_keys import SpKeys, rotate_sp_keys, sp_certificates, sp_keys
 from scimgate.storage.database import Database
 
 __all__ = [
@@ -69,6 +69,7 @@ __all__ = [
     "record_refusal",
     "remember_assertion",
     "rotate_sp_keys",
+    "sp_certificates",
     "sp_keys",
     "sp_urls",
     "take_pending",

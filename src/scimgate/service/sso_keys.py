@@ -69,6 +69,13 @@ def sp_keys(db: Database, tenant: Tenant, keyring: Keyring) -> SpKeys:
     return SpKeys(stored.cert, keyring.open(stored.private_key), stored.previous_cert)
 
 
+def sp_certificates(db: Database, tenant: Tenant) -> tuple[str, str | None] | None:
+    """(certificate, previous certificate) if the tenant has a key pair yet; makes none."""
+    with db.tenant(tenant.id) as repo:
+        stored = repo.sso.sp_keys()
+    return None if stored is None else (stored.cert, stored.previous_cert)
+
+
 def rotate_sp_keys(db: Database, tenant: Tenant, keyring: Keyring) -> SpKeys:
     """A new key pair; the current certificate stays published as the previous one."""
     current = sp_keys(db, tenant, keyring)
