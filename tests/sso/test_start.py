@@ -83,6 +83,8 @@ def test_an_unregistered_redirect_uri_gets_the_refusal_page_and_an_audit_row(
     assert "https://evil.test/cb" in response.text
     assert "redirect_uri" in response.text
     assert "location" not in response.headers
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "script-src" not in response.headers["content-security-policy"]
     assert _refusals(db, acme) == [(403, "redirect_uri", "/sso/acme/start")]
 
 

@@ -25,7 +25,6 @@ from scimgate.model.entities import Tenant
 from scimgate.model.sso import (
     MATCH_BY_SUBJECT,
     MATCH_MODES,
-    PROTOCOL_OIDC,
     PROTOCOLS,
     Connection,
     ExternalIdentity,
@@ -407,7 +406,3 @@ def exchange_code(db: Database, code: str, *, caller_tenant_id: int | None) -> d
         },
         "claims": dict(issued.profile.get("claims") or {}),  # type: ignore[call-overload]
     }
-
-
-def is_oidc(connection: Connection) -> bool:
-    return connection.protocol == PROTOCOL_OIDC

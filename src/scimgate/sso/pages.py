@@ -21,6 +21,18 @@ from scimgate.storage.database import Database
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
+# The refusal page: no script, its own inline style only, never framed, and no
+# Referer carrying the sign-in's parameters to wherever the person goes next.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+
 _templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
@@ -59,7 +71,7 @@ def refusal_page(request: Request, rejection: SsoRejected) -> Response:
         "refused.html",
         {"check": rejection.check, "detail": rejection.detail},
         status_code=rejection.status,
-        headers={"Cache-Control": "no-store"},
+        headers=PAGE_HEADERS,
     )
 
 

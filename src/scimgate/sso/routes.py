@@ -53,7 +53,8 @@ async def start(request: Request) -> Response:
         if value is not None:
             query[name] = value
     target = f"/sso/{tenant.slug}/{connection.protocol}/start?{urlencode(query)}"
-    return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    return RedirectResponse(target, status_code=303, headers=headers)
 
 
 def sso_routes() -> list[BaseRoute]:
