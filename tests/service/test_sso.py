@@ -305,6 +305,11 @@ def test_a_pending_sign_in_is_taken_once_and_only_by_its_tenant(
     )
     assert sso.take_pending(db, other, theirs, "_ref1") is None
     assert sso.take_pending(db, other, okta, "_ref1") is None
+    assert sso.peek_pending(db, other, "_ref1") is None
+    # A peek names the connection and leaves the sign-in in place.
+    peeked = sso.peek_pending(db, acme, "_ref1")
+    assert peeked is not None
+    assert peeked.connection_id == okta.id
     taken = sso.take_pending(db, acme, okta, "_ref1")
     assert taken is not None
     assert (taken.redirect_uri, taken.host_state, dict(taken.data)) == (HOST, "s", {"nonce": "n"})

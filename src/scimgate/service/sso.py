@@ -64,6 +64,7 @@ __all__ = [
     "get_connection",
     "list_connections",
     "new_protocol_ref",
+    "peek_pending",
     "pick_connection",
     "record_refusal",
     "remember_assertion",
@@ -339,6 +340,18 @@ def take_pending(
     """The sign-in recorded under ``protocol_ref``, once; None when unknown, used or expired."""
     with db.tenant(tenant.id, write=True) as repo:
         return repo.sso.take_pending(connection.id, protocol_ref, utcnow())
+
+
+def peek_pending(db: Database, tenant: Tenant, protocol_ref: str) -> Pending | None:
+    """The pending sign-in under ``protocol_ref``, without taking it.
+
+    The ACS URL and the OIDC callback are per tenant, not per connection: the
+    SAML InResponseTo or the OIDC ``state`` names the sign-in, whose
+    ``connection_id`` says which connection's keys verify the answer. Only
+    ``take_pending`` (after verification) uses it up.
+    """
+    with db.tenant(tenant.id) as repo:
+        return repo.sso.peek_pending(protocol_ref, utcnow())
 
 
 def remember_assertion(

@@ -219,6 +219,26 @@ class SsoStore:
             expires_at=row.expires_at,
         )
 
+    def peek_pending(self, protocol_ref: str, now: datetime) -> Pending | None:
+        """The pending sign-in under ``protocol_ref``, left in place (None: unknown, expired)."""
+        row = self._conn.execute(
+            sa.select(sso_pending).where(
+                sso_pending.c.tenant_id == self._tenant_id,
+                sso_pending.c.protocol_ref == protocol_ref,
+                sso_pending.c.expires_at > now,
+            )
+        ).first()
+        if row is None:
+            return None
+        return Pending(
+            connection_id=row.connection_id,
+            protocol_ref=protocol_ref,
+            redirect_uri=row.redirect_uri,
+            host_state=row.host_state,
+            data={str(k): str(v) for k, v in (row.data or {}).items()},
+            expires_at=row.expires_at,
+        )
+
     def remember_assertion(self, assertion_id: str, not_after: datetime) -> bool:
         """Record an assertion id; False when it was recorded before (a replay)."""
         inserted = self._conn.execute(
