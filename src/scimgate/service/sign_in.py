@@ -169,22 +169,40 @@ def _users_where(repo: TenantRepository, expression: str) -> list[UserRow]:
     return repo.users.page(parse_filter(expression), None, False, 0, 3).rows
 
 
+def _has_email(row: UserRow, email: str) -> bool:
+    wanted = email.lower()
+    emails = row.doc.get("emails")
+    values = (
+        [e.get("value") for e in emails if isinstance(e, dict)] if isinstance(emails, list) else []
+    )
+    return any(str(v).lower() == wanted for v in [row.user_name, *values] if v is not None)
+
+
+def _linked(
+    repo: TenantRepository, connection: Connection, identity: ExternalIdentity
+) -> UserRow | None:
+    user_id = repo.sso.user_for_subject(connection.id, identity.subject)
+    return repo.users.get(user_id) if user_id is not None else None
+
+
 def _candidates(
     repo: TenantRepository, connection: Connection, identity: ExternalIdentity
 ) -> list[UserRow]:
+    linked = _linked(repo, connection, identity)
     if connection.match_by == MATCH_BY_EMAIL:
         if not identity.email:
             raise SsoRejected(
                 "email",
                 "this connection matches users by email, and the IdP sent no email address",
             )
+        # A returning person whose linked user still holds the email: no search of
+        # every user's emails (they live in the JSON document, without an index).
+        if linked is not None and _has_email(linked, identity.email):
+            return [linked]
         email = _quoted(identity.email)
         return _users_where(repo, f"userName eq {email} or emails.value eq {email}")
-    linked = repo.sso.user_for_subject(connection.id, identity.subject)
     if linked is not None:
-        row = repo.users.get(linked)
-        if row is not None:
-            return [row]
+        return [linked]
     subject = _quoted(identity.subject)
     return _users_where(repo, f"userName eq {subject} or externalId eq {subject}")
 

@@ -51,9 +51,13 @@ _USER_MATCHES = DriverSql(
     " WHERE m.tenant_id = %s AND m.member_id = %s"
     " UNION ALL SELECT r.role_key, r.priority, r.id FROM sso_user_groups s"
     f" JOIN role_mappings r ON {RULE_MATCHES_VALUE_SQL}"
-    " WHERE s.tenant_id = %s AND s.user_id = %s"
+    " WHERE s.tenant_id + 0 = %s AND s.user_id = %s"
 )
-_USER_ROLES = DriverSql("SELECT role_key FROM user_roles WHERE tenant_id = %s AND user_id = %s")
+# ``tenant_id + 0``: as a plain equality SQLite (without ANALYZE statistics) reads
+# the (tenant_id, role_key, user_id) index, every role of the tenant, instead of
+# the primary key; the same trick as ``storage.roles.roles_of``. The asserted
+# groups above likewise go through their (user_id, value) primary key.
+_USER_ROLES = DriverSql("SELECT role_key FROM user_roles WHERE tenant_id + 0 = %s AND user_id = %s")
 _SET_ENABLED = DriverSql(
     "UPDATE users SET enabled = %s, deactivation_reason = %s WHERE tenant_id = %s AND id = %s"
 )

@@ -319,14 +319,19 @@ class SsoStore:
                 )
             )
 
+    def _groups_of(self, user_id: str) -> sa.ColumnElement[bool]:
+        # ``tenant_id + 0``: the (user_id, value) primary key, not a walk of the
+        # tenant's (tenant_id, value) index, whatever SQLite's statistics say.
+        return sa.and_(
+            sso_user_groups.c.tenant_id + 0 == self._tenant_id,
+            sso_user_groups.c.user_id == user_id,
+        )
+
     def groups_of(self, user_id: str) -> list[str]:
         return list(
             self._conn.execute(
                 sa.select(sso_user_groups.c.value)
-                .where(
-                    sso_user_groups.c.tenant_id == self._tenant_id,
-                    sso_user_groups.c.user_id == user_id,
-                )
+                .where(self._groups_of(user_id))
                 .order_by(sso_user_groups.c.value)
             ).scalars()
         )
@@ -336,12 +341,7 @@ class SsoStore:
         wanted = sorted(set(values))
         if self.groups_of(user_id) == wanted:
             return False
-        self._conn.execute(
-            sso_user_groups.delete().where(
-                sso_user_groups.c.tenant_id == self._tenant_id,
-                sso_user_groups.c.user_id == user_id,
-            )
-        )
+        self._conn.execute(sso_user_groups.delete().where(self._groups_of(user_id)))
         if wanted:
             self._conn.execute(
                 sso_user_groups.insert(),
