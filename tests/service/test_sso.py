@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -104,7 +104,8 @@ def test_jit_creates_the_user_and_the_code_gives_its_profile(
     db: Database, acme: Tenant, sso_settings: Settings
 ) -> None:
     okta = connect(db, acme)
-    who = identity(given_name="Ada", family_name="Lovelace", groups=("Engineering",))
+    claims = {"groups": ["Engineering"], "auth_time": datetime(2026, 1, 2, tzinfo=UTC)}
+    who = identity(given_name="Ada", family_name="Lovelace", groups=("Engineering",), claims=claims)
     code = sign_in(db, acme, okta, who, sso_settings)
     profile = sso.exchange_code(db, code, caller_tenant_id=acme.id)
     assert profile["userName"] == "ada@example.test"
@@ -119,6 +120,10 @@ def test_jit_creates_the_user_and_the_code_gives_its_profile(
     assert profile["groups"] == ["Engineering"]
     assert profile["connection"] == {"id": okta.id, "name": "Okta", "protocol": "saml"}
     assert profile["tenant"] == "acme"
+    assert profile["claims"] == {
+        "groups": ["Engineering"],
+        "auth_time": "2026-01-02T00:00:00+00:00",
+    }
     types = [e.type for e in events_of(db, acme)]
     assert types == ["user.created", "user.roles_changed", "user.signed_in"]
     created = events_of(db, acme)[0]

@@ -34,6 +34,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import orjson
+
 from scimgate.config import Settings
 from scimgate.errors import InvalidValue, SsoRejected
 from scimgate.model.entities import Tenant, TenantSettings
@@ -401,7 +403,10 @@ def _issue_code(
 ) -> str:
     code = secrets.token_urlsafe(32)
     expires_at = utcnow() + timedelta(seconds=settings.sso_code_ttl_seconds)
-    profile = {"groups": list(identity.groups), "claims": dict(identity.claims)}
+    # Claims are the IdP's: whatever an adapter left in them that JSON has no type
+    # for (a datetime, bytes) is kept as text rather than failing the sign-in.
+    claims = orjson.loads(orjson.dumps(dict(identity.claims), default=str))
+    profile = {"groups": list(identity.groups), "claims": claims}
     repo.sso.add_code(hash_code(code), IssuedCode(user_id, connection.id, profile, expires_at))
     return code
 
