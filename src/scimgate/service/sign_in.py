@@ -372,6 +372,8 @@ def _redirect(
 ) -> tuple[str, str | None]:
     """(redirect URI, host state) the browser goes back to."""
     if pending is not None:
+        # Checked again: the URI may have been unregistered while the person was at the IdP.
+        check_redirect(settings, pending.redirect_uri)
         return pending.redirect_uri, pending.host_state
     if not connection.allow_idp_initiated:
         raise SsoRejected(
