@@ -17,6 +17,7 @@ from scimgate.admin.directory_routes import directory_routes
 from scimgate.admin.headers import SecurityHeaders
 from scimgate.admin.routes import admin_routes
 from scimgate.admin.setup_routes import setup_routes
+from scimgate.admin.sso_routes import sso_routes as admin_sso_routes
 from scimgate.api.app import create_api
 from scimgate.api.deps import attach as attach_api
 from scimgate.config import Settings
@@ -34,6 +35,7 @@ from scimgate.scim.routes import scim_routes
 from scimgate.service.audit import AuditRecorder
 from scimgate.service.sealing import WEBHOOK_SECRET, Keyring
 from scimgate.service.tokens import TokenAuthenticator
+from scimgate.sso.routes import sso_routes
 from scimgate.storage.database import Database
 
 logger = logging.getLogger("scimgate")
@@ -97,8 +99,14 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             Route("/readyz", readyz),
             Mount("/scim/v2/{tenant}", app=DrainRefusedBody(AuditedScim(Router(scim_routes())))),
             Mount("/api", app=api),
-            Mount("/admin", app=SecurityHeaders(Router(admin_routes() + directory_routes()))),
+            Mount(
+                "/admin",
+                app=SecurityHeaders(
+                    Router(admin_routes() + directory_routes() + admin_sso_routes())
+                ),
+            ),
             Mount("/setup", app=SecurityHeaders(Router(setup_routes()))),
+            Mount("/sso", app=Router(sso_routes())),
         ],
         exception_handlers={
             ScimgateError: handle_scimgate_error,

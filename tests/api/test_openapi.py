@@ -28,6 +28,9 @@ def test_the_description_is_published_without_a_key(client: TestClient) -> None:
         "/v1/tenants/{slug}/setup-links",
         "/v1/tenants/{slug}/setup-links/{link_id}",
         "/v1/tenants/{slug}/setup-links/{link_id}/uses",
+        "/v1/tenants/{slug}/sso/connections",
+        "/v1/tenants/{slug}/sso/connections/{connection_id}",
+        "/v1/sso/token",
     } <= set(spec["paths"])
 
 

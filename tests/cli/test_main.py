@@ -23,6 +23,7 @@ def test_main_holds_every_command() -> None:
         "serve",
         "settings",
         "setup-link",
+        "sso",
         "status",
         "tenant",
         "token",

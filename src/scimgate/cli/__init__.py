@@ -14,6 +14,7 @@ here, once:
 * ``webhook`` (webhooks.py), ``worker`` (worker.py): webhooks and their delivery
 * ``secrets reseal`` (secrets.py): seal stored secrets with the current SECRET_KEY
 * ``setup-link`` (setup_links.py): links that walk a tenant's IT admin through the IdP setup
+* ``sso`` (sso.py): single sign-on connections and the SP values
 
 Every ``--json`` output uses camelCase keys, like SCIM and the host API; these
 shapes are a contract other tools rely on (docs/reference/cli.md).
@@ -32,6 +33,7 @@ from scimgate.cli import (
     serve,
     settings,
     setup_links,
+    sso,
     status,
     tenants,
     tokens,
@@ -67,3 +69,4 @@ main.add_command(webhooks.webhook)
 main.add_command(worker.worker)
 main.add_command(secrets.secrets)
 main.add_command(setup_links.setup_link)
+main.add_command(sso.sso_group)

@@ -45,3 +45,18 @@ def check_connection_health(db: Database, now: datetime) -> int:
     """Write ``connection.degraded`` / ``connection.recovered`` where a tenant's state
     changed (service/connection_health.py); returns how many changed."""
     return len(check_connections(db, now))
+
+
+def purge_sso_state(db: Database, now: datetime) -> int:
+    """Drop expired single sign-on state: sign-ins never finished, assertion ids past
+    their NotOnOrAfter (a replay of them is refused as expired anyway) and codes.
+
+    One short transaction per tenant. Returns how many rows were removed.
+    """
+    with db.directory() as directory:
+        tenants = directory.list_tenants()
+    removed = 0
+    for tenant in tenants:
+        with db.tenant(tenant.id, write=True) as repo:
+            removed += repo.sso.purge_expired(now)
+    return removed

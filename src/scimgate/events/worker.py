@@ -37,6 +37,7 @@ from scimgate.events.housekeeping import (
     check_connection_health,
     purge_audit_log,
     purge_soft_deleted,
+    purge_sso_state,
 )
 from scimgate.events.signing import event_body, signed_headers
 from scimgate.service.clock import utcnow
@@ -203,6 +204,9 @@ class Worker:
         if removed:
             logger.info("purged %d soft-deleted users past their grace period", removed)
         check_connection_health(self._db, utcnow())
+        expired = purge_sso_state(self._db, utcnow())
+        if expired:
+            logger.info("purged %d expired single sign-on rows", expired)
 
     # -- one webhook -----------------------------------------------------------------
 

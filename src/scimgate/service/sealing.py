@@ -1,7 +1,7 @@
 """Secrets at rest: sealed with a key derived from ``SCIMGATE_SECRET_KEY``.
 
-A secret scimgate must use again later (a webhook's signing secret; single
-sign-on client secrets and private keys will follow) cannot be hashed like a
+A secret scimgate must use again later (a webhook's signing secret, a single
+sign-on client secret, a tenant's SAML SP private key) cannot be hashed like a
 token, so it is encrypted before it reaches the database. Each kind of secret
 has its own *purpose* label, and the key is derived from ``SECRET_KEY`` and
 that label with HKDF-SHA256, so one kind's ciphertext never opens as another.
@@ -33,9 +33,18 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from scimgate.config import Settings
 
-__all__ = ["WEBHOOK_SECRET", "Keyring", "UnsealError", "is_sealed"]
+__all__ = [
+    "SSO_CLIENT_SECRET",
+    "SSO_SP_KEY",
+    "WEBHOOK_SECRET",
+    "Keyring",
+    "UnsealError",
+    "is_sealed",
+]
 
 WEBHOOK_SECRET = b"scimgate webhook secret v1"
+SSO_CLIENT_SECRET = b"scimgate sso client secret v1"
+SSO_SP_KEY = b"scimgate sso sp private key v1"
 
 _VERSION = "v1"
 _PREFIX = _VERSION + ":"

@@ -1,9 +1,11 @@
 """The tenant registry, reached through ``Database.directory()``: cross-tenant by nature.
 
 Tenants, the lookup of a SCIM token by its hash at authentication (before the
-tenant is known), the same for a setup link when it is opened, and the other
-cross-tenant stores on the same transaction: API keys, the global webhooks,
-the delivery worker's queue and every webhook's sealed secret (for ``scimgate secrets reseal``).
+tenant is known), the same for a setup link when it is opened, the tenant of a
+single sign-on code the host app exchanges (an operator key may exchange any
+tenant's), and the other cross-tenant stores on the same transaction: API keys,
+the global webhooks, the delivery worker's queue and every webhook's and single
+sign-on connection's sealed secret (for ``scimgate secrets reseal``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from scimgate.storage.api_keys import ApiKeyStore
 from scimgate.storage.deliveries import DeliveryQueue
 from scimgate.storage.driver import DriverSql, json_value, required_timestamp, timestamp_value
 from scimgate.storage.setup_links import link_from_row
-from scimgate.storage.tables import roles, scim_tokens, setup_links, tenants
+from scimgate.storage.sso_secrets import SsoSecrets
+from scimgate.storage.tables import roles, scim_tokens, setup_links, sso_codes, tenants
 from scimgate.storage.webhook_secrets import WebhookSecrets
 from scimgate.storage.webhooks import WebhookStore
 
@@ -94,6 +97,7 @@ class Directory:
         self.webhooks = WebhookStore(conn, None)
         self.deliveries = DeliveryQueue(conn)
         self.webhook_secrets = WebhookSecrets(conn)
+        self.sso_secrets = SsoSecrets(conn)
 
     def create_tenant(self, slug: str, name: str, now: datetime) -> Tenant | None:
         """Insert a tenant; None when the slug is taken."""
@@ -153,3 +157,12 @@ class Directory:
         tenant = self._conn.execute(sa.select(tenants).where(tenants.c.id == row.tenant_id)).first()
         assert tenant is not None  # the foreign key cascades
         return link_from_row(row), tenant_from_row(tenant), row.secret_hash
+
+    def sso_code_tenant(self, code_hash: str) -> Tenant | None:
+        """The tenant that issued this single sign-on code (its use is checked in the tenant)."""
+        row = self._conn.execute(
+            sa.select(tenants)
+            .join(sso_codes, sso_codes.c.tenant_id == tenants.c.id)
+            .where(sso_codes.c.code_hash == code_hash)
+        ).first()
+        return tenant_from_row(row) if row else None

@@ -2,8 +2,8 @@
 
 Every statement that reads or writes one tenant's rows for that tenant is
 built by a store that this class constructs for it (``users``, ``groups``,
-``roles``, ``events``, ``webhooks``, ``app``, ``audit``, ``setup_links``, and the tokens
-``roles``, ``events``, ``webhooks``, ``app``, ``audit``, ``health``, and the tokens
+``roles``, ``events``, ``webhooks``, ``app``, ``audit``, ``setup_links``, ``health``,
+``sso``, and the tokens
 below), and carries that tenant's predicate, so code above it cannot reach another
 tenant's data by passing a foreign id. Those stores work on the connection
 they are given and never open the engine themselves.
@@ -36,6 +36,7 @@ from scimgate.storage.health import HealthStore
 from scimgate.storage.recompute import RecomputeStore
 from scimgate.storage.roles import RoleStore
 from scimgate.storage.setup_links import SetupLinkStore
+from scimgate.storage.sso import SsoStore
 from scimgate.storage.tables import scim_tokens
 from scimgate.storage.users import UserStore
 from scimgate.storage.webhooks import WebhookStore
@@ -57,6 +58,7 @@ class TenantRepository:
         self.audit = AuditStore(conn, tenant_id)
         self.setup_links = SetupLinkStore(conn, tenant_id)
         self.health = HealthStore(conn, tenant_id)
+        self.sso = SsoStore(conn, tenant_id)
 
     def staging(self) -> AbstractContextManager[None]:
         """Scratch space for a staged recompute (``RecomputeStore.staged``, then

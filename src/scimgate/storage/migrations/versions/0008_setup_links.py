@@ -1,7 +1,7 @@
 """setup links and their uses
 
 Revision ID: 0008_setup_links
-Revises: 0006_admin_login_throttle
+Revises: 0007_sso
 Create Date: 2026-12-07 01:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import scimgate.storage.types
 
 revision = "0008_setup_links"
-down_revision = "0006_admin_login_throttle"
+down_revision = "0007_sso"
 branch_labels = None
 depends_on = None
 
