@@ -147,3 +147,14 @@ class RateLimited(ScimgateError):
 class NotImplementedByServer(ScimgateError):
     status = 501
     default_detail = "Not implemented"
+
+
+class SsoRejected(ScimgateError):
+    """A sign-in refused: ``check`` names the rule (a stable code), ``detail`` says it in words."""
+
+    status = 403
+    default_detail = "The sign-in was refused"
+
+    def __init__(self, check: str, detail: str) -> None:
+        self.check = check
+        super().__init__(detail)
