@@ -112,9 +112,7 @@ class SimpleSamlPhp:
             lines.append(f"$metadata[{_php(sp_id)}] = [{body}];")
         (self.root / "metadata" / "saml20-sp-remote.php").write_text("\n".join(lines) + "\n")
 
-    def login(
-        self, client: httpx2.Client, start_url: str, user: str, password: str
-    ) -> IdpPost:
+    def login(self, client: httpx2.Client, start_url: str, user: str, password: str) -> IdpPost:
         """Follow ``start_url`` to the IdP's login form, sign in, and return its POST."""
         page = client.get(start_url, follow_redirects=True)
         if "AuthState" in page.text:
@@ -126,7 +124,11 @@ class SimpleSamlPhp:
         return _auto_post(page)
 
     def idp_initiated(
-        self, client: httpx2.Client, sp_entity_id: str, user: str, password: str,
+        self,
+        client: httpx2.Client,
+        sp_entity_id: str,
+        user: str,
+        password: str,
         relay_state: str | None = None,
     ) -> IdpPost:
         params = {"spentityid": sp_entity_id}
@@ -138,8 +140,9 @@ class SimpleSamlPhp:
 
 def _auto_post(page: httpx2.Response) -> IdpPost:
     if "SAMLResponse" not in page.text:
-        raise AssertionError(f"the IdP answered {page.status_code} without a SAMLResponse:\n"
-                             f"{page.text[:2000]}")
+        raise AssertionError(
+            f"the IdP answered {page.status_code} without a SAMLResponse:\n{page.text[:2000]}"
+        )
     action = re.search(r'<form[^>]*action="([^"]+)"', page.text)
     assert action is not None
     relay = re.search(r'name="RelayState"\s+value="([^"]*)"', page.text)
@@ -206,8 +209,15 @@ def running_simplesamlphp(root: Path) -> Iterator[SimpleSamlPhp]:
     }
     log = (root / "log" / "php-server.log").open("wb")
     process = subprocess.Popen(
-        ["php", "-d", f"session.save_path={root / 'sessions'}", "-S", f"127.0.0.1:{port}",
-         "-t", str(SSP_ROOT / "www")],
+        [
+            "php",
+            "-d",
+            f"session.save_path={root / 'sessions'}",
+            "-S",
+            f"127.0.0.1:{port}",
+            "-t",
+            str(SSP_ROOT / "www"),
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
