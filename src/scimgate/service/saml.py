@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -216,6 +217,9 @@ def _optional_text(config: Mapping[str, object], key: str) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+# Building python3-saml's settings reformats the keys and certificates, a sizeable
+# part of a verification (bench/README.md); a connection's settings never change.
+@functools.lru_cache(maxsize=256)
 def _settings(conn: SamlConnection) -> OneLogin_Saml2_Settings:
     policy = conn.policy
     if not (policy.want_assertion_signed or policy.want_response_signed):
