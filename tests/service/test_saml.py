@@ -187,7 +187,7 @@ def test_sp_metadata_publishes_entity_id_acs_and_both_certificates_during_rotati
     conn = dataclasses.replace(
         acme, sp=dataclasses.replace(acme.sp, previous_cert_pem=previous.cert_pem)
     )
-    xml = saml.sp_metadata(conn)
+    xml = saml.sp_metadata(conn.sp)
     assert f'entityID="{acme.sp.entity_id}"' in xml
     assert f'Location="{acme.sp.acs_url}"' in xml
     assert 'AuthnRequestsSigned="true"' in xml
@@ -226,7 +226,7 @@ def test_sp_initiated_sign_in_yields_the_identity_and_the_ids_to_remember(
     redirect, post = acme_login
     assert post.action == acme.sp.acs_url
     assert post.relay_state == "ref-1"
-    assert saml.peek_in_response_to(post.saml_response) == redirect.request_id
+    assert saml.peek(post.saml_response) == saml.Peek(acme.idp.entity_id, redirect.request_id)
     result = verify(acme, post.saml_response, redirect.request_id)
     identity = result.identity
     assert identity.subject == "alice@example.test"

@@ -226,19 +226,10 @@ def _settings(conn: SamlConnection) -> OneLogin_Saml2_Settings:
         raise SsoRejected(
             "signature", "the connection requires no signature; it must require at least one"
         )
-    sp: dict[str, Any] = {
-        "entityId": conn.sp.entity_id,
-        "assertionConsumerService": {"url": conn.sp.acs_url, "binding": C.BINDING_HTTP_POST},
-        "NameIDFormat": policy.name_id_format,
-        "x509cert": conn.sp.cert_pem,
-        "privateKey": conn.sp.key_pem,
-    }
-    if conn.sp.previous_cert_pem:
-        sp["x509certNew"] = conn.sp.previous_cert_pem
     data = {
         "strict": True,
         "debug": False,
-        "sp": sp,
+        "sp": _sp_settings(conn.sp, policy.name_id_format),
         "idp": {
             "entityId": conn.idp.entity_id,
             "singleSignOnService": {"url": conn.idp.sso_url, "binding": C.BINDING_HTTP_REDIRECT},
@@ -264,6 +255,20 @@ def _settings(conn: SamlConnection) -> OneLogin_Saml2_Settings:
         return OneLogin_Saml2_Settings(data, sp_validation_only=False)
     except OneLogin_Saml2_Error as exc:
         raise SsoRejected("metadata", f"the connection's SAML settings are invalid: {exc}") from exc
+
+
+def _sp_settings(sp: ServiceProvider, name_id_format: str) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "entityId": sp.entity_id,
+        "assertionConsumerService": {"url": sp.acs_url, "binding": C.BINDING_HTTP_POST},
+        "NameIDFormat": name_id_format,
+        "x509cert": sp.cert_pem,
+        "privateKey": sp.key_pem,
+    }
+    if sp.previous_cert_pem:
+        # python3-saml publishes this one beside the current certificate.
+        settings["x509certNew"] = sp.previous_cert_pem
+    return settings
 
 
 def _request_data(acs_url: str, post: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -335,9 +340,24 @@ def parse_idp_metadata(xml: str | bytes, *, entity_id: str | None = None) -> Idp
     )
 
 
-def sp_metadata(conn: SamlConnection) -> str:
-    """The SP metadata XML to give the IdP: entity id, ACS URL, the signing certificate(s)."""
-    settings = _settings(conn)
+def sp_metadata(sp: ServiceProvider, *, want_assertions_signed: bool = True) -> str:
+    """The tenant's SP metadata XML for the IdP: entity id, ACS URL and the certificate(s),
+    for signing and for encryption (an IdP encrypts only for connections that ask)."""
+    data = {
+        "strict": True,
+        "sp": _sp_settings(sp, NAMEID_UNSPECIFIED),
+        "security": {
+            "authnRequestsSigned": True,
+            "wantAssertionsSigned": want_assertions_signed,
+            "wantAssertionsEncrypted": True,
+            "signatureAlgorithm": RSA_SHA256,
+            "digestAlgorithm": SHA256,
+        },
+    }
+    try:
+        settings = OneLogin_Saml2_Settings(data, sp_validation_only=True)
+    except OneLogin_Saml2_Error as exc:
+        raise SsoRejected("metadata", f"the SP settings are invalid: {exc}") from exc
     metadata = settings.get_sp_metadata()
     text = metadata.decode() if isinstance(metadata, bytes) else str(metadata)
     errors = settings.validate_metadata(text)
@@ -386,14 +406,26 @@ def decode_message(saml_response: str) -> bytes:
     return data
 
 
-def peek_in_response_to(saml_response: str) -> str | None:
-    """The InResponseTo of a response, read without verifying it: only a lookup key
-    for the pending request, which ``verify_response`` then checks under the signature."""
+@dataclass(frozen=True, slots=True)
+class Peek:
+    """What a response claims before it is verified: only lookup keys (which connection,
+    which pending request); ``verify_response`` then checks them under the signature."""
+
+    issuer: str | None
+    in_response_to: str | None
+
+
+def peek(saml_response: str) -> Peek:
     root = safe_xml.fromstring(
         decode_message(saml_response), forbid_dtd=True, forbid_entities=True, forbid_external=True
     )
-    value = root.get("InResponseTo")
-    return value or None
+    issuer = root.find("{urn:oasis:names:tc:SAML:2.0:assertion}Issuer")
+    text = issuer.text.strip() if issuer is not None and issuer.text else None
+    return Peek(issuer=text or None, in_response_to=root.get("InResponseTo") or None)
+
+
+def peek_in_response_to(saml_response: str) -> str | None:
+    return peek(saml_response).in_response_to
 
 
 def verify_response(
