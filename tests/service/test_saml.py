@@ -555,3 +555,24 @@ def test_only_the_adapter_imports_the_saml_libraries() -> None:
             if any(n.split(".")[0] in {"onelogin", "xmlsec", "lxml"} for n in names):
                 importers.add(path.relative_to(package).as_posix())
     assert importers == {"service/saml.py"}
+
+
+def test_a_public_url_without_dots_is_accepted(acme: saml.SamlConnection) -> None:
+    """A compose service name or an intranet host as PUBLIC_URL."""
+    sp = dataclasses.replace(
+        acme.sp,
+        entity_id="http://scimgate:8000/sso/acme/saml/metadata",
+        acs_url="http://scimgate:8000/sso/acme/saml/acs",
+    )
+    assert 'Location="http://scimgate:8000/sso/acme/saml/acs"' in saml.sp_metadata(sp)
+    redirect = saml.authn_request(dataclasses.replace(acme, sp=sp), relay_state="r")
+    assert redirect.url.startswith(acme.idp.sso_url)
+
+
+def test_peek_falls_back_to_the_assertion_issuer(
+    idp: SimpleSamlPhp, acme_login: tuple[saml.AuthnRedirect, IdpPost]
+) -> None:
+    _, post = acme_login
+    root = crafting.parse(post.saml_response)
+    root.remove(root.find("saml:Issuer", crafting.NS))
+    assert saml.peek(crafting.encode(root)).issuer == idp.entity_id

@@ -248,6 +248,8 @@ def _settings(conn: SamlConnection) -> OneLogin_Saml2_Settings:
             "rejectUnsolicitedResponsesWithInResponseTo": True,
             "signatureAlgorithm": RSA_SHA256,
             "digestAlgorithm": SHA256,
+            # PUBLIC_URL may name a host without dots (a compose service, an intranet name).
+            "allowSingleLabelDomains": True,
             "signMetadata": False,
         },
     }
@@ -352,6 +354,8 @@ def sp_metadata(sp: ServiceProvider, *, want_assertions_signed: bool = True) -> 
             "wantAssertionsEncrypted": True,
             "signatureAlgorithm": RSA_SHA256,
             "digestAlgorithm": SHA256,
+            # PUBLIC_URL may name a host without dots (a compose service, an intranet name).
+            "allowSingleLabelDomains": True,
         },
     }
     try:
@@ -419,7 +423,10 @@ def peek(saml_response: str) -> Peek:
     root = safe_xml.fromstring(
         decode_message(saml_response), forbid_dtd=True, forbid_entities=True, forbid_external=True
     )
-    issuer = root.find("{urn:oasis:names:tc:SAML:2.0:assertion}Issuer")
+    issuer = root.find(f"{{{C.NS_SAML}}}Issuer")
+    if issuer is None:
+        # The Response's Issuer is optional; a clear assertion still names it.
+        issuer = root.find(f"{{{C.NS_SAML}}}Assertion/{{{C.NS_SAML}}}Issuer")
     text = issuer.text.strip() if issuer is not None and issuer.text else None
     return Peek(issuer=text or None, in_response_to=root.get("InResponseTo") or None)
 
