@@ -237,8 +237,11 @@ def test_idp_initiated_is_refused_when_off_and_accepted_when_on(world: World) ->
     acme, connection = world.tenant("acme")
     refusal(world.post(world.idp_initiated("acme")), "idp_initiated")
     sso.update_connection(world.db, acme, connection.id, {"allow_idp_initiated": True})
-    code, _ = code_of(world.post(world.idp_initiated("acme")))
+    unsolicited = world.idp_initiated("acme")
+    code, _ = code_of(world.post(unsolicited))
     assert world.profile(acme, code)["email"] == "bob@example.test"
+    # No InResponseTo to spend: the assertion id alone stops the replay.
+    refusal(world.post(unsolicited), "replay")
     code, _ = code_of(world.post(world.idp_initiated("acme", OTHER_HOST)), OTHER_HOST)
 
 
