@@ -25,23 +25,19 @@ from scimgate.model.entities import Tenant
 from scimgate.model.sso import PROTOCOL_SAML
 from scimgate.service import saml, sso
 from scimgate.service.sealing import SSO_SP_KEY, Keyring
-from scimgate.service.tenants import TenantNotFound, get_tenant
-from scimgate.sso.pages import client_of, database_of, refusal_page, refuse, settings_of
+from scimgate.sso.pages import (
+    client_of,
+    database_of,
+    refusal_page,
+    refuse,
+    settings_of,
+    tenant_of,
+)
 from scimgate.storage.database import Database
 
 _NO_STORE = {"Cache-Control": "no-store"}
 # A SAML POST is a few kilobytes of base64; the form parser stops well past it.
 _MAX_FORM_FIELD = saml.MAX_MESSAGE_CHARS + 1024
-
-
-def _tenant(db: Database, slug: str) -> Tenant:
-    try:
-        tenant = get_tenant(db, slug)
-    except TenantNotFound:
-        raise SsoRejected("tenant", f"there is no tenant {slug!r}") from None
-    if tenant.disabled:
-        raise SsoRejected("tenant", f"the tenant {slug!r} is disabled")
-    return tenant
 
 
 def service_provider(db: Database, settings: Settings, tenant: Tenant) -> saml.ServiceProvider:
@@ -74,7 +70,7 @@ async def metadata(request: Request) -> Response:
     db, settings = database_of(request), settings_of(request)
 
     def build() -> str:
-        tenant = _tenant(db, request.path_params["tenant"])
+        tenant = tenant_of(request)
         return saml.sp_metadata(service_provider(db, settings, tenant))
 
     try:
@@ -115,7 +111,7 @@ async def start(request: Request) -> Response:
     tenant: Tenant | None = None
     connection: sso.Connection | None = None
     try:
-        tenant = await run_in_threadpool(_tenant, db, request.path_params["tenant"])
+        tenant = await run_in_threadpool(tenant_of, request)
         raw = request.query_params.get("connection", "")
         if not raw.isdigit():
             raise SsoRejected("connection", "start needs connection=ID (see /sso/{tenant}/start)")
@@ -166,7 +162,7 @@ class _Acs:
         self.connection: sso.Connection | None = None
 
     def verify(self) -> tuple[saml.VerifiedResponse, sso.Pending | None]:
-        self.tenant = _tenant(self.db, self.request.path_params["tenant"])
+        self.tenant = tenant_of(self.request)
         claimed = saml.peek(self.saml_response)
         self.connection = _connection_for(self.db, self.tenant, claimed.issuer)
         conn = _saml_connection(self.db, self.settings, self.tenant, self.connection)
