@@ -57,15 +57,20 @@ class World:
     settings: Settings
     http: TestClient
 
-    def tenant(self, slug: str, **fields: object) -> tuple[Tenant, sso.Connection]:
-        """A tenant with one SAML connection to the IdP, registered there as an SP."""
+    def tenant(
+        self, slug: str, *, by_url: bool = False, **fields: object
+    ) -> tuple[Tenant, sso.Connection]:
+        """A tenant with one SAML connection to the IdP, registered there as an SP;
+        ``by_url``: the connection knows only the IdP's metadata URL."""
         tenant = tenant_service.create_tenant(self.db, slug)
         metadata = saml.parse_idp_metadata(self.idp.metadata_xml())
-        config = {
+        config: dict[str, object] = {
             "idp_entity_id": metadata.entity_id,
             "idp_sso_url": metadata.sso_url,
             "idp_certificates": [c.pem for c in metadata.certificates],
         }
+        if by_url:
+            config = {"idp_metadata_url": self.idp.metadata_url}
         connection = sso.create_connection(
             self.db,
             tenant,
@@ -137,6 +142,8 @@ def world(idp: SimpleSamlPhp, database_url: str, tmp_path: Path) -> Iterator[Wor
         public_url=PUBLIC_URL,
         dev_mode=True,
         sso_redirect_uris=f"{HOST},{OTHER_HOST}",
+        # The IdP's metadata URL is on 127.0.0.1: let exactly that through the egress rule.
+        webhook_allowed_cidrs="127.0.0.1/32",
         _env_file=None,  # type: ignore[call-arg]
     )
     engine = make_engine(database_url)
@@ -294,3 +301,12 @@ def test_the_metadata_route_publishes_the_tenant_sp(world: World) -> None:
     body = "".join(line for line in keys.cert_pem.splitlines() if "-----" not in line)
     assert body in response.text.replace("\n", "")
     assert world.http.get("/sso/nobody/saml/metadata").status_code == 403
+
+
+def test_a_connection_given_only_the_metadata_url_fetches_it_and_signs_in(world: World) -> None:
+    acme, connection = world.tenant("acme", by_url=True)
+    code, _ = code_of(world.post(world.login(world.to_idp("acme"))))
+    assert world.profile(acme, code)["email"] == "alice@example.test"
+    stored = sso.get_connection(world.db, acme, connection.id).config
+    assert stored["idp_entity_id"] == world.idp.entity_id
+    assert stored["idp_certificate_expiry"]

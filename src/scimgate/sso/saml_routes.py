@@ -23,7 +23,7 @@ from scimgate.config import Settings
 from scimgate.errors import SsoRejected
 from scimgate.model.entities import Tenant
 from scimgate.model.sso import PROTOCOL_SAML
-from scimgate.service import saml, sso
+from scimgate.service import saml, saml_metadata, sso
 from scimgate.service.sealing import SSO_SP_KEY, Keyring
 from scimgate.sso.pages import (
     client_of,
@@ -60,6 +60,8 @@ def _saml_connection(
         raise SsoRejected("connection", f"the connection {connection.name!r} is not SAML")
     if not connection.enabled:
         raise SsoRejected("connection_disabled", f"the connection {connection.name!r} is off")
+    if saml_metadata.needs_metadata(connection):
+        connection = saml_metadata.refresh_idp_metadata(db, tenant, connection, settings)
     return saml.connection_from_config(connection.config, service_provider(db, settings, tenant))
 
 
@@ -128,9 +130,27 @@ async def start(request: Request) -> Response:
 # -- the assertion consumer service -----------------------------------------------------
 
 
-def _connection_for(db: Database, tenant: Tenant, issuer: str | None) -> sso.Connection:
+def _fetched(
+    db: Database, settings: Settings, tenant: Tenant, connection: sso.Connection
+) -> sso.Connection:
+    """The connection with its IdP values, fetched now if it has only a metadata URL."""
+    if not saml_metadata.needs_metadata(connection):
+        return connection
+    try:
+        return saml_metadata.refresh_idp_metadata(db, tenant, connection, settings)
+    except SsoRejected:
+        return connection
+
+
+def _connection_for(
+    db: Database, settings: Settings, tenant: Tenant, issuer: str | None
+) -> sso.Connection:
     """The tenant's SAML connection that trusts ``issuer`` (the IdP's entity id)."""
-    candidates = [c for c in sso.list_connections(db, tenant) if c.protocol == PROTOCOL_SAML]
+    candidates = [
+        _fetched(db, settings, tenant, c)
+        for c in sso.list_connections(db, tenant)
+        if c.protocol == PROTOCOL_SAML
+    ]
     if issuer is not None:
         candidates = [c for c in candidates if c.config.get("idp_entity_id") == issuer]
     enabled = [c for c in candidates if c.enabled] or candidates
@@ -164,7 +184,7 @@ class _Acs:
     def verify(self) -> tuple[saml.VerifiedResponse, sso.Pending | None]:
         self.tenant = tenant_of(self.request)
         claimed = saml.peek(self.saml_response)
-        self.connection = _connection_for(self.db, self.tenant, claimed.issuer)
+        self.connection = _connection_for(self.db, self.settings, self.tenant, claimed.issuer)
         conn = _saml_connection(self.db, self.settings, self.tenant, self.connection)
         verified = saml.verify_response(
             conn,
