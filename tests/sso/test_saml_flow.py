@@ -58,7 +58,7 @@ class World:
     http: TestClient
 
     def tenant(
-        self, slug: str, *, by_url: bool = False, **fields: object
+        self, slug: str, *, by_url: bool = False, encrypt: bool = False, **fields: object
     ) -> tuple[Tenant, sso.Connection]:
         """A tenant with one SAML connection to the IdP, registered there as an SP;
         ``by_url``: the connection knows only the IdP's metadata URL."""
@@ -71,6 +71,8 @@ class World:
         }
         if by_url:
             config = {"idp_metadata_url": self.idp.metadata_url}
+        if encrypt:
+            config["want_encrypted"] = True
         connection = sso.create_connection(
             self.db,
             tenant,
@@ -78,7 +80,7 @@ class World:
         )
         keys = sso.sp_keys(self.db, tenant, Keyring.from_settings(self.settings, SSO_SP_KEY))
         urls = sso.sp_urls(self.settings, slug)
-        self.idp.register_sp(urls.entity_id, urls.acs_url, cert_pem=keys.cert_pem)
+        self.idp.register_sp(urls.entity_id, urls.acs_url, cert_pem=keys.cert_pem, encrypt=encrypt)
         return tenant, connection
 
     def to_idp(self, slug: str, *, redirect_uri: str = HOST, state: str = "host-1") -> str:
@@ -310,3 +312,14 @@ def test_a_connection_given_only_the_metadata_url_fetches_it_and_signs_in(world:
     stored = sso.get_connection(world.db, acme, connection.id).config
     assert stored["idp_entity_id"] == world.idp.entity_id
     assert stored["idp_certificate_expiry"]
+
+
+def test_an_encrypted_assertion_signs_in_and_a_clear_one_is_refused(world: World) -> None:
+    globex, _ = world.tenant("globex", encrypt=True)
+    post = world.login(world.to_idp("globex"), "bob")
+    assert b"EncryptedAssertion" in saml.decode_message(post.saml_response)
+    code, _ = code_of(world.post(post))
+    assert world.profile(globex, code)["groups"] == ["readers"]
+    world.tenant("acme")
+    clear = world.login(world.to_idp("acme"))
+    refusal(world.post(clear, acs_path="/sso/globex/saml/acs"), "encryption")
