@@ -28,8 +28,6 @@ from urllib.parse import urlsplit
 from xml.etree.ElementTree import ParseError
 
 import defusedxml.ElementTree as safe_xml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
@@ -41,6 +39,13 @@ from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
 from scimgate.errors import SsoRejected
 from scimgate.model.sso import ExternalIdentity
+from scimgate.service.saml_values import (
+    AttributeNames,
+    Certificate,
+    certificate,
+    identity_from_attributes,
+    normalise_certificate,
+)
 
 DEFAULT_CLOCK_SKEW = dt.timedelta(minutes=2)
 # A SAML response with a few dozen attributes is a few kilobytes; this leaves room
@@ -50,51 +55,6 @@ MAX_MESSAGE_CHARS = 512 * 1024
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 NAMEID_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
-NAMEID_EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
-
-# Attribute names the common IdPs use, tried when a connection names none.
-EMAIL_ATTRIBUTES = (
-    "email",
-    "mail",
-    "emailaddress",
-    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
-    "urn:oid:0.9.2342.19200300.100.1.3",
-)
-GIVEN_NAME_ATTRIBUTES = (
-    "givenName",
-    "firstName",
-    "first_name",
-    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
-    "urn:oid:2.5.4.42",
-)
-FAMILY_NAME_ATTRIBUTES = (
-    "sn",
-    "surname",
-    "lastName",
-    "last_name",
-    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
-    "urn:oid:2.5.4.4",
-)
-DISPLAY_NAME_ATTRIBUTES = (
-    "displayName",
-    "http://schemas.microsoft.com/identity/claims/displayname",
-    "urn:oid:2.16.840.1.113730.3.1.241",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Certificate:
-    """An X.509 certificate as the console shows it."""
-
-    pem: str
-    subject: str
-    not_before: dt.datetime
-    not_after: dt.datetime
-    sha256: str
-
-    def expires_within(self, days: int, *, now: dt.datetime | None = None) -> bool:
-        moment = now or dt.datetime.now(dt.UTC)
-        return self.not_after <= moment + dt.timedelta(days=days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,14 +85,6 @@ class ServiceProvider:
     cert_pem: str
     key_pem: str
     previous_cert_pem: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AttributeNames:
-    groups: str = "groups"
-    email: str | None = None
-    given_name: str | None = None
-    family_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,32 +239,6 @@ def _request_data(acs_url: str, post: Mapping[str, str] | None = None) -> dict[s
 
 
 # -- metadata -----------------------------------------------------------------------
-
-
-def certificate(text: str) -> Certificate:
-    """Read a certificate given as PEM or as the base64 body metadata carries."""
-    pem = normalise_certificate(text)
-    try:
-        cert = x509.load_pem_x509_certificate(pem.encode())
-    except ValueError as exc:
-        raise SsoRejected("metadata", "a certificate could not be read") from exc
-    return Certificate(
-        pem=pem,
-        subject=cert.subject.rfc4514_string(),
-        not_before=cert.not_valid_before_utc,
-        not_after=cert.not_valid_after_utc,
-        sha256=cert.fingerprint(hashes.SHA256()).hex(":").upper(),
-    )
-
-
-def normalise_certificate(text: str) -> str:
-    body = "".join(
-        line.strip() for line in text.strip().splitlines() if "-----" not in line
-    ).replace(" ", "")
-    if not body:
-        raise SsoRejected("metadata", "an empty certificate was given")
-    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-    return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
 
 
 def parse_idp_metadata(xml: str | bytes, *, entity_id: str | None = None) -> IdpMetadata:
@@ -472,43 +398,61 @@ def _construction_error(exc: Exception) -> SsoRejected:
 
 # python3-saml's validation codes -> our checks; the ones needing words of their own
 # are explained in _explain.
+V = OneLogin_Saml2_ValidationError
 _CHECKS: dict[int, str] = {
-    OneLogin_Saml2_ValidationError.UNSUPPORTED_SAML_VERSION: "xml",
-    OneLogin_Saml2_ValidationError.MISSING_ID: "xml",
-    OneLogin_Saml2_ValidationError.INVALID_XML_FORMAT: "xml",
-    OneLogin_Saml2_ValidationError.MISSING_CONDITIONS: "xml",
-    OneLogin_Saml2_ValidationError.WRONG_NUMBER_OF_AUTHSTATEMENTS: "xml",
-    OneLogin_Saml2_ValidationError.ENCRYPTED_ATTRIBUTES: "xml",
-    OneLogin_Saml2_ValidationError.DUPLICATED_ATTRIBUTE_NAME_FOUND: "xml",
-    OneLogin_Saml2_ValidationError.STATUS_CODE_IS_NOT_SUCCESS: "status",
-    OneLogin_Saml2_ValidationError.WRONG_NUMBER_OF_ASSERTIONS: "signature",
-    OneLogin_Saml2_ValidationError.WRONG_SIGNED_ELEMENT: "signature",
-    OneLogin_Saml2_ValidationError.ID_NOT_FOUND_IN_SIGNED_ELEMENT: "signature",
-    OneLogin_Saml2_ValidationError.DUPLICATED_ID_IN_SIGNED_ELEMENTS: "signature",
-    OneLogin_Saml2_ValidationError.INVALID_SIGNED_ELEMENT: "signature",
-    OneLogin_Saml2_ValidationError.DUPLICATED_REFERENCE_IN_SIGNED_ELEMENTS: "signature",
-    OneLogin_Saml2_ValidationError.UNEXPECTED_SIGNED_ELEMENTS: "signature",
-    OneLogin_Saml2_ValidationError.WRONG_NUMBER_OF_SIGNATURES_IN_RESPONSE: "signature",
-    OneLogin_Saml2_ValidationError.WRONG_NUMBER_OF_SIGNATURES_IN_ASSERTION: "signature",
-    OneLogin_Saml2_ValidationError.NO_SIGNED_ASSERTION: "signature",
-    OneLogin_Saml2_ValidationError.NO_SIGNED_MESSAGE: "signature",
-    OneLogin_Saml2_ValidationError.NO_SIGNATURE_FOUND: "signature",
-    OneLogin_Saml2_ValidationError.INVALID_SIGNATURE: "signature",
-    OneLogin_Saml2_ValidationError.DEPRECATED_SIGNATURE_METHOD: "algorithm",
-    OneLogin_Saml2_ValidationError.DEPRECATED_DIGEST_METHOD: "algorithm",
-    OneLogin_Saml2_ValidationError.WRONG_INRESPONSETO: "in_response_to",
-    OneLogin_Saml2_ValidationError.NO_ENCRYPTED_ASSERTION: "encryption",
-    OneLogin_Saml2_ValidationError.ASSERTION_TOO_EARLY: "not_yet_valid",
-    OneLogin_Saml2_ValidationError.ASSERTION_EXPIRED: "expired",
-    OneLogin_Saml2_ValidationError.SESSION_EXPIRED: "expired",
-    OneLogin_Saml2_ValidationError.WRONG_DESTINATION: "destination",
-    OneLogin_Saml2_ValidationError.EMPTY_DESTINATION: "destination",
-    OneLogin_Saml2_ValidationError.WRONG_AUDIENCE: "audience",
-    OneLogin_Saml2_ValidationError.WRONG_ISSUER: "issuer",
-    OneLogin_Saml2_ValidationError.ISSUER_MULTIPLE_IN_RESPONSE: "issuer",
-    OneLogin_Saml2_ValidationError.ISSUER_NOT_FOUND_IN_ASSERTION: "issuer",
-    OneLogin_Saml2_ValidationError.NO_NAMEID: "subject",
-    OneLogin_Saml2_ValidationError.EMPTY_NAMEID: "subject",
+    V.UNSUPPORTED_SAML_VERSION: "xml",
+    V.MISSING_ID: "xml",
+    V.INVALID_XML_FORMAT: "xml",
+    V.MISSING_CONDITIONS: "xml",
+    V.WRONG_NUMBER_OF_AUTHSTATEMENTS: "xml",
+    V.ENCRYPTED_ATTRIBUTES: "xml",
+    V.DUPLICATED_ATTRIBUTE_NAME_FOUND: "xml",
+    V.STATUS_CODE_IS_NOT_SUCCESS: "status",
+    V.WRONG_NUMBER_OF_ASSERTIONS: "signature",
+    V.WRONG_SIGNED_ELEMENT: "signature",
+    V.ID_NOT_FOUND_IN_SIGNED_ELEMENT: "signature",
+    V.DUPLICATED_ID_IN_SIGNED_ELEMENTS: "signature",
+    V.INVALID_SIGNED_ELEMENT: "signature",
+    V.DUPLICATED_REFERENCE_IN_SIGNED_ELEMENTS: "signature",
+    V.UNEXPECTED_SIGNED_ELEMENTS: "signature",
+    V.WRONG_NUMBER_OF_SIGNATURES_IN_RESPONSE: "signature",
+    V.WRONG_NUMBER_OF_SIGNATURES_IN_ASSERTION: "signature",
+    V.NO_SIGNED_ASSERTION: "signature",
+    V.NO_SIGNED_MESSAGE: "signature",
+    V.NO_SIGNATURE_FOUND: "signature",
+    V.INVALID_SIGNATURE: "signature",
+    V.DEPRECATED_SIGNATURE_METHOD: "algorithm",
+    V.DEPRECATED_DIGEST_METHOD: "algorithm",
+    V.WRONG_INRESPONSETO: "in_response_to",
+    V.NO_ENCRYPTED_ASSERTION: "encryption",
+    V.ASSERTION_TOO_EARLY: "not_yet_valid",
+    V.ASSERTION_EXPIRED: "expired",
+    V.SESSION_EXPIRED: "expired",
+    V.WRONG_DESTINATION: "destination",
+    V.EMPTY_DESTINATION: "destination",
+    V.WRONG_AUDIENCE: "audience",
+    V.WRONG_ISSUER: "issuer",
+    V.ISSUER_MULTIPLE_IN_RESPONSE: "issuer",
+    V.ISSUER_NOT_FOUND_IN_ASSERTION: "issuer",
+    V.NO_NAMEID: "subject",
+    V.EMPTY_NAMEID: "subject",
+}
+
+
+# Plain words for the refusals whose library message says too little.
+_WORDS: dict[int, str] = {
+    V.WRONG_NUMBER_OF_ASSERTIONS: "the response must carry exactly one assertion; a second "
+    "assertion beside the signed one is how signature-wrapping attacks smuggle in an identity",
+    V.NO_ENCRYPTED_ASSERTION: "the assertion is not encrypted, and this connection requires it",
+    V.DEPRECATED_SIGNATURE_METHOD: "the response is signed with a deprecated algorithm (SHA-1): "
+    "{exc}; configure the IdP to sign with RSA-SHA256",
+    V.DEPRECATED_DIGEST_METHOD: "the response is signed with a deprecated digest (SHA-1): "
+    "{exc}; configure the IdP to sign with RSA-SHA256",
+    V.INVALID_SIGNATURE: "the signature does not match the signed content or this connection's "
+    "IdP certificates (the response was altered after signing, or signed by another key)",
+    V.NO_SIGNED_ASSERTION: "the assertion is not signed, and this connection requires it",
+    V.NO_SIGNED_MESSAGE: "the response is not signed, and this connection requires it",
+    V.NO_SIGNATURE_FOUND: "neither the response nor the assertion is signed",
 }
 
 
@@ -529,41 +473,8 @@ def _explain(
         )
     if code == OneLogin_Saml2_ValidationError.WRONG_SUBJECTCONFIRMATION:
         return _subject_confirmation_rejection(conn, response)
-    if code == OneLogin_Saml2_ValidationError.WRONG_NUMBER_OF_ASSERTIONS:
-        return SsoRejected(
-            "signature",
-            "the response must carry exactly one assertion; a second assertion beside the "
-            "signed one is how signature-wrapping attacks smuggle in an identity",
-        )
-    if code == OneLogin_Saml2_ValidationError.NO_ENCRYPTED_ASSERTION:
-        return SsoRejected(
-            "encryption", "the assertion is not encrypted, and this connection requires it"
-        )
-    if code in (
-        OneLogin_Saml2_ValidationError.DEPRECATED_SIGNATURE_METHOD,
-        OneLogin_Saml2_ValidationError.DEPRECATED_DIGEST_METHOD,
-    ):
-        return SsoRejected(
-            "algorithm",
-            f"the response is signed with a deprecated algorithm (SHA-1): {exc}; "
-            "configure the IdP to sign with RSA-SHA256",
-        )
-    if code == OneLogin_Saml2_ValidationError.INVALID_SIGNATURE:
-        return SsoRejected(
-            "signature",
-            "the signature does not match the signed content or this connection's IdP "
-            "certificates (the response was altered after signing, or signed by another key)",
-        )
-    if code == OneLogin_Saml2_ValidationError.NO_SIGNED_ASSERTION:
-        return SsoRejected(
-            "signature", "the assertion is not signed, and this connection requires it"
-        )
-    if code == OneLogin_Saml2_ValidationError.NO_SIGNED_MESSAGE:
-        return SsoRejected(
-            "signature", "the response is not signed, and this connection requires it"
-        )
-    if code == OneLogin_Saml2_ValidationError.NO_SIGNATURE_FOUND:
-        return SsoRejected("signature", "neither the response nor the assertion is signed")
+    if code in _WORDS:
+        return SsoRejected(_CHECKS[code], _WORDS[code].format(exc=exc))
     return SsoRejected(_CHECKS.get(code, "xml"), str(exc))
 
 
@@ -671,7 +582,7 @@ def _accept(
         name: [str(v) for v in values] for name, values in response.get_attributes().items()
     }
     return VerifiedResponse(
-        identity=_identity(
+        identity=identity_from_attributes(
             conn.policy.attributes, subject, response.get_nameid_format(), attributes
         ),
         assertion_id=response.get_assertion_id(),
@@ -760,42 +671,3 @@ def _check_lifetime(
 
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _identity(
-    names: AttributeNames,
-    subject: str | None,
-    name_id_format: str | None,
-    attributes: Mapping[str, list[str]],
-) -> ExternalIdentity:
-    if not subject:
-        raise SsoRejected("subject", "the assertion names no subject (NameID)")
-    email = _first(attributes, (names.email,) if names.email else EMAIL_ATTRIBUTES)
-    if email is None and (name_id_format == NAMEID_EMAIL or "@" in subject):
-        email = subject
-    given = _first(attributes, (names.given_name,) if names.given_name else GIVEN_NAME_ATTRIBUTES)
-    family = _first(
-        attributes, (names.family_name,) if names.family_name else FAMILY_NAME_ATTRIBUTES
-    )
-    display = _first(attributes, DISPLAY_NAME_ATTRIBUTES)
-    if display is None and (given or family):
-        display = " ".join(part for part in (given, family) if part)
-    groups = tuple(dict.fromkeys(v for v in attributes.get(names.groups, []) if v))
-    return ExternalIdentity(
-        subject=subject,
-        email=email,
-        given_name=given,
-        family_name=family,
-        display_name=display,
-        groups=groups,
-        claims=dict(attributes),
-    )
-
-
-def _first(attributes: Mapping[str, list[str]], names: Sequence[str]) -> str | None:
-    folded = {key.lower(): values for key, values in attributes.items()}
-    for name in names:
-        values = attributes.get(name) or folded.get(name.lower())
-        if values and values[0]:
-            return values[0]
-    return None
