@@ -1,0 +1,153 @@
+"""A SAML connection's IdP side, read from the IdP's metadata: an upload or its URL.
+
+The metadata gives the IdP's entity id, its redirect SSO URL and its signing
+certificates; they are stored in the connection's ``config`` (with each
+certificate's expiry date, which the console warns about) so that a sign-in
+never waits on the IdP's web server. ``refresh_idp_metadata`` fetches
+``idp_metadata_url`` again: on demand, when a connection has a URL but no IdP
+values yet, and whenever the operator or a schedule asks.
+
+The URL is the tenant admin's to choose and is fetched from inside the
+operator's network, so the fetch follows the egress rule webhooks follow
+(``service.egress``: public addresses only unless the operator allows more),
+does not follow redirects and stops reading past ``MAX_METADATA_BYTES``.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from scimgate.config import Settings
+from scimgate.errors import SsoRejected
+from scimgate.model.entities import Tenant
+from scimgate.model.sso import Connection
+from scimgate.service import saml, sso
+from scimgate.service.clock import utcnow
+from scimgate.service.egress import EgressPolicy, HostRefused
+from scimgate.storage.database import Database
+
+# Federation-wide metadata can be large; one IdP's entity is a few kilobytes.
+MAX_METADATA_BYTES = 1024 * 1024
+
+
+def config_from_metadata(
+    metadata: saml.IdpMetadata, *, fetched_at: datetime | None = None
+) -> dict[str, Any]:
+    """The connection ``config`` keys the metadata provides."""
+    config: dict[str, Any] = {
+        "idp_entity_id": metadata.entity_id,
+        "idp_sso_url": metadata.sso_url,
+        "idp_certificates": [c.pem for c in metadata.certificates],
+        "idp_certificate_expiry": [c.not_after.isoformat() for c in metadata.certificates],
+    }
+    if fetched_at is not None:
+        config["idp_metadata_fetched_at"] = fetched_at.isoformat()
+    return config
+
+
+def fetch_idp_metadata(
+    url: str,
+    egress: EgressPolicy,
+    *,
+    entity_id: str | None = None,
+    timeout: float = 10.0,
+    transport: httpx.BaseTransport | None = None,
+) -> saml.IdpMetadata:
+    """GET the metadata at ``url`` within the egress rule and read it."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise SsoRejected("metadata", f"the IdP metadata URL {url!r} is not an http(s) URL")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        egress.addresses(parts.hostname, port)
+    except HostRefused as exc:
+        raise SsoRejected("metadata", f"the IdP metadata URL is refused: {exc.detail}") from exc
+    except (socket.gaierror, UnicodeError) as exc:
+        raise SsoRejected(
+            "metadata", f"the IdP metadata host {parts.hostname} does not resolve"
+        ) from exc
+    try:
+        body = _get(url, timeout, transport)
+    except httpx.HTTPError as exc:
+        raise SsoRejected(
+            "metadata", f"the IdP metadata could not be fetched from {url}: {exc}"
+        ) from exc
+    return saml.parse_idp_metadata(body, entity_id=entity_id)
+
+
+def _get(url: str, timeout: float, transport: httpx.BaseTransport | None) -> bytes:
+    with (
+        httpx.Client(
+            timeout=timeout, follow_redirects=False, trust_env=False, transport=transport
+        ) as client,
+        client.stream(
+            "GET", url, headers={"Accept": "application/samlmetadata+xml, */*"}
+        ) as response,
+    ):
+        if response.status_code != 200:
+            raise SsoRejected(
+                "metadata", f"the IdP metadata URL {url} answered HTTP {response.status_code}"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_METADATA_BYTES:
+                raise SsoRejected(
+                    "metadata",
+                    f"the IdP metadata at {url} is larger than {MAX_METADATA_BYTES} bytes",
+                )
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _updated(
+    db: Database, tenant: Tenant, connection: Connection, values: Mapping[str, Any]
+) -> Connection:
+    return sso.update_connection(
+        db, tenant, connection.id, {"config": {**connection.config, **values}}
+    )
+
+
+def apply_idp_metadata(
+    db: Database, tenant: Tenant, connection: Connection, xml: str | bytes
+) -> Connection:
+    """Store the IdP values of an uploaded metadata document in the connection."""
+    metadata = saml.parse_idp_metadata(xml)
+    return _updated(db, tenant, connection, config_from_metadata(metadata))
+
+
+def refresh_idp_metadata(
+    db: Database,
+    tenant: Tenant,
+    connection: Connection,
+    settings: Settings,
+    *,
+    egress: EgressPolicy | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> Connection:
+    """Fetch the connection's ``idp_metadata_url`` and store what it says."""
+    url = connection.config.get("idp_metadata_url")
+    if not isinstance(url, str) or not url.strip():
+        raise SsoRejected("metadata", f"the connection {connection.name!r} has no IdP metadata URL")
+    metadata = fetch_idp_metadata(
+        url.strip(),
+        egress or EgressPolicy.from_settings(settings),
+        timeout=settings.webhook_timeout_seconds,
+        transport=transport,
+    )
+    return _updated(db, tenant, connection, config_from_metadata(metadata, fetched_at=utcnow()))
+
+
+def needs_metadata(connection: Connection) -> bool:
+    """A connection given only a metadata URL, not fetched yet."""
+    config = connection.config
+    return bool(config.get("idp_metadata_url")) and not (
+        config.get("idp_entity_id") and config.get("idp_certificates")
+    )

@@ -1,0 +1,27 @@
+<?php
+// Test-only SimpleSAMLphp configuration, written per port by tests/idps/simplesamlphp.py.
+$config = [
+    'baseurlpath' => '{base_url}/',
+    'certdir' => '{root}/cert/',
+    'loggingdir' => '{root}/log/',
+    'datadir' => '{root}/data/',
+    'tempdir' => '{root}/tmp',
+    'metadatadir' => '{root}/metadata/',
+    'technicalcontact_name' => 'Test',
+    'technicalcontact_email' => 'na@example.test',
+    'secretsalt' => '{salt}',
+    'auth.adminpassword' => '{admin_password}',
+    'admin.protectindexpage' => false,
+    'admin.protectmetadata' => false,
+    'admin.checkforupdates' => false,
+    'enable.saml20-idp' => true,
+    'module.enable' => ['exampleauth' => true, 'core' => true, 'saml' => true, 'admin' => true],
+    'logging.level' => SimpleSAML\Logger::INFO,
+    'logging.handler' => 'file',
+    'logging.logfile' => 'simplesamlphp.log',
+    'store.type' => 'phpsession',
+    'session.cookie.secure' => false,
+    'session.cookie.samesite' => null,
+    'language.default' => 'en',
+    'theme.use' => 'default',
+];
