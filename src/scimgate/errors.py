@@ -16,9 +16,11 @@ carries its HTTP ``status`` and, where RFC 7644 §3.12 defines one, its SCIM
     │   ├── InvalidValue               400 invalidValue
     │   ├── MutabilityViolation        400 mutability
     │   ├── TooMany                    400 tooMany
-    │   └── InvalidVersion             400 invalidVers
+    │   ├── InvalidVersion             400 invalidVers
+    │   └── InvalidGrant               400 (an SSO code unknown, used or expired)
     ├── Unauthorized                   401
     ├── Forbidden                      403
+    │   └── SsoRejected                403 (carries ``check``: which SSO check failed)
     ├── NotFound                       404
     ├── MethodNotAllowed               405
     ├── Conflict                       409
@@ -90,6 +92,12 @@ class InvalidVersion(BadRequest):
     default_detail = "The version is invalid"
 
 
+class InvalidGrant(BadRequest):
+    """A one-time sign-in code that is unknown, already exchanged or expired (RFC 6749 §5.2)."""
+
+    default_detail = "The code is unknown, already used or expired"
+
+
 class Unauthorized(ScimgateError):
     status = 401
     default_detail = "Authentication required"
@@ -98,6 +106,17 @@ class Unauthorized(ScimgateError):
 class Forbidden(ScimgateError):
     status = 403
     default_detail = "Forbidden"
+
+
+class SsoRejected(Forbidden):
+    """A single sign-on refused. ``check`` is a stable code ("audience", "replay",
+    "disabled_user", ...); ``detail`` says in plain words what was wrong."""
+
+    default_detail = "The sign-in was refused"
+
+    def __init__(self, check: str, detail: str) -> None:
+        self.check = check
+        super().__init__(detail)
 
 
 class NotFound(ScimgateError):
