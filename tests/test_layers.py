@@ -35,8 +35,10 @@ ALLOWED: dict[str, set[str]] = {
     "scim": _LEAVES | {"scimgate.service", "scimgate.observability"} | _HANDLE,
     "api": _LEAVES | {"scimgate.service"} | _HANDLE,
     "admin": _LEAVES | {"scimgate.service"} | _HANDLE,
+    # Single sign-on's browser routes: an HTTP layer beside admin.
+    "sso": _LEAVES | {"scimgate.service"} | _HANDLE,
     "app": _LEAVES
-    | {"scimgate.scim", "scimgate.api", "scimgate.admin", "scimgate.events"}
+    | {"scimgate.scim", "scimgate.api", "scimgate.admin", "scimgate.events", "scimgate.sso"}
     | {"scimgate.observability", "scimgate.service"}
     | _HANDLE,
     "cli": _LEAVES
@@ -58,6 +60,7 @@ FORBIDDEN_LIBRARIES: dict[str, set[str]] = {
     "scim": {"sqlalchemy", "fastapi", "click"},
     "api": {"sqlalchemy", "click"},
     "admin": {"sqlalchemy", "fastapi", "click"},
+    "sso": {"sqlalchemy", "fastapi", "click"},
     "cli": {"sqlalchemy"},
 }
 

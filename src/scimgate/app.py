@@ -33,6 +33,7 @@ from scimgate.scim.routes import scim_routes
 from scimgate.service.audit import AuditRecorder
 from scimgate.service.sealing import WEBHOOK_SECRET, Keyring
 from scimgate.service.tokens import TokenAuthenticator
+from scimgate.sso.routes import sso_routes
 from scimgate.storage.database import Database
 
 logger = logging.getLogger("scimgate")
@@ -97,6 +98,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             Mount("/scim/v2/{tenant}", app=DrainRefusedBody(AuditedScim(Router(scim_routes())))),
             Mount("/api", app=api),
             Mount("/admin", app=SecurityHeaders(Router(admin_routes() + directory_routes()))),
+            Mount("/sso", app=Router(sso_routes())),
         ],
         exception_handlers={
             ScimgateError: handle_scimgate_error,

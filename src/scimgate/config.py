@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         parts = (part.strip() for part in self.trusted_proxies.split(","))
         return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in parts if cidr)
 
+    # Single sign-on (docs/how-to/single-sign-on.md): the host app's redirect URIs,
+    # comma-separated and compared exactly, and how long a one-time code lives.
+    sso_redirect_uris: str = ""
+    sso_code_ttl_seconds: int = Field(default=60, ge=5, le=600)
+
     # Secrets at rest (docs/how-to/rotate-secret-key.md): the keys SECRET_KEY had
     # before, comma-separated, so values sealed with them still open until
     # `scimgate secrets reseal` moves them to the current key.

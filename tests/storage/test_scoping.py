@@ -33,6 +33,7 @@ TENANT_STORES = frozenset(
         "webhooks",
         "app_queries",
         "audit",
+        "sso",
     }
 )
 # Statement builders the tenant stores run on their own connection, inside their scope.

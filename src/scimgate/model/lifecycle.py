@@ -28,6 +28,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from scimgate.model.sso import USER_SIGNED_IN
+
 # Why a user is disabled (``users.deactivation_reason``).
 IDP_DEACTIVATED = "idp_deactivated"
 LEFT_MAPPED_GROUPS = "left_mapped_groups"
@@ -68,6 +70,7 @@ EVENT_TYPES = (
     GROUP_DELETED,
     GROUP_MEMBER_ADDED,
     GROUP_MEMBER_REMOVED,
+    USER_SIGNED_IN,
 )
 
 

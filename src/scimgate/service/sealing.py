@@ -33,9 +33,18 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from scimgate.config import Settings
 
-__all__ = ["WEBHOOK_SECRET", "Keyring", "UnsealError", "is_sealed"]
+__all__ = [
+    "SSO_CLIENT_SECRET",
+    "SSO_SP_KEY",
+    "WEBHOOK_SECRET",
+    "Keyring",
+    "UnsealError",
+    "is_sealed",
+]
 
 WEBHOOK_SECRET = b"scimgate webhook secret v1"
+SSO_CLIENT_SECRET = b"scimgate sso client secret v1"
+SSO_SP_KEY = b"scimgate sso sp private key v1"
 
 _VERSION = "v1"
 _PREFIX = _VERSION + ":"

@@ -1,7 +1,8 @@
 """One tenant's audit log and the counts its status page shows (reads only).
 
 Built only by TenantRepository (``repo.audit``), which supplies the tenant.
-Entries are written and purged across tenants by ``storage.audit_writer``;
+Entries are written and purged across tenants by ``storage.audit_writer``
+(sign-in entries by ``storage.sso``, in the sign-in's transaction);
 there is deliberately no update and no delete of single entries anywhere.
 """
 

@@ -1,9 +1,10 @@
 """The tenant registry, reached through ``Database.directory()``: cross-tenant by nature.
 
 Tenants, the lookup of a SCIM token by its hash at authentication (before the
-tenant is known), and the other cross-tenant stores on the same transaction:
-API keys, the global webhooks, the delivery worker's queue and every webhook's
-sealed secret (for ``scimgate secrets reseal``).
+tenant is known), the tenant of a single sign-on code the host app exchanges
+(an operator key may exchange any tenant's), and the other cross-tenant stores
+on the same transaction: API keys, the global webhooks, the delivery worker's
+queue and every webhook's sealed secret (for ``scimgate secrets reseal``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from scimgate.model.entities import ScimToken, Tenant
 from scimgate.storage.api_keys import ApiKeyStore
 from scimgate.storage.deliveries import DeliveryQueue
 from scimgate.storage.driver import DriverSql, json_value, required_timestamp, timestamp_value
-from scimgate.storage.tables import roles, scim_tokens, tenants
+from scimgate.storage.tables import roles, scim_tokens, sso_codes, tenants
 from scimgate.storage.webhook_secrets import WebhookSecrets
 from scimgate.storage.webhooks import WebhookStore
 
@@ -141,3 +142,12 @@ class Directory:
         self._conn.execute(
             scim_tokens.update().where(scim_tokens.c.id == token_id).values(last_used_at=now)
         )
+
+    def sso_code_tenant(self, code_hash: str) -> Tenant | None:
+        """The tenant that issued this single sign-on code (its use is checked in the tenant)."""
+        row = self._conn.execute(
+            sa.select(tenants)
+            .join(sso_codes, sso_codes.c.tenant_id == tenants.c.id)
+            .where(sso_codes.c.code_hash == code_hash)
+        ).first()
+        return tenant_from_row(row) if row else None

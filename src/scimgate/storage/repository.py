@@ -2,7 +2,7 @@
 
 Every statement that reads or writes one tenant's rows for that tenant is
 built by a store that this class constructs for it (``users``, ``groups``,
-``roles``, ``events``, ``webhooks``, ``app``, ``audit``, and the tokens
+``roles``, ``events``, ``webhooks``, ``app``, ``audit``, ``sso``, and the tokens
 below), and carries that tenant's predicate, so code above it cannot reach another
 tenant's data by passing a foreign id. Those stores work on the connection
 they are given and never open the engine themselves.
@@ -33,6 +33,7 @@ from scimgate.storage.events import EventStore
 from scimgate.storage.groups import GroupStore
 from scimgate.storage.recompute import RecomputeStore
 from scimgate.storage.roles import RoleStore
+from scimgate.storage.sso import SsoStore
 from scimgate.storage.tables import scim_tokens
 from scimgate.storage.users import UserStore
 from scimgate.storage.webhooks import WebhookStore
@@ -52,6 +53,7 @@ class TenantRepository:
         self.webhooks = WebhookStore(conn, tenant_id)
         self.app = AppQueries(conn, tenant_id)
         self.audit = AuditStore(conn, tenant_id)
+        self.sso = SsoStore(conn, tenant_id)
 
     def staging(self) -> AbstractContextManager[None]:
         """Scratch space for a staged recompute (``RecomputeStore.staged``, then

@@ -339,6 +339,131 @@ class AdminLoginAttemptRecord(Base):
     outcome: Mapped[str] = mapped_column(sa.String(16))
 
 
+class SsoConnectionRecord(Base):
+    """A tenant's single sign-on connection to one IdP (SAML or OIDC)."""
+
+    __tablename__ = "sso_connections"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    protocol: Mapped[str] = mapped_column(sa.String(8))  # saml, oidc
+    enabled: Mapped[bool]
+    jit: Mapped[bool]
+    jit_requires_scim: Mapped[bool]
+    match_by: Mapped[str] = mapped_column(sa.String(16))  # subject, email
+    allow_idp_initiated: Mapped[bool]
+    groups_to_roles: Mapped[bool]
+    # Protocol settings (IdP entity id, certificates, issuer, client id...): no secrets.
+    config: Mapped[dict[str, Any]]
+    # The OIDC client secret, sealed (service/sealing.py); None for SAML.
+    client_secret: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SsoSpKeyRecord(Base):
+    """A tenant's SAML service-provider key pair; the previous certificate stays
+    published during a rotation."""
+
+    __tablename__ = "sso_sp_keys"
+
+    tenant_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    private_key: Mapped[str] = mapped_column(sa.Text)  # sealed PEM
+    cert: Mapped[str] = mapped_column(sa.Text)
+    previous_cert: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+
+
+class SsoPendingRecord(Base):
+    """A sign-in the SP started, keyed by the AuthnRequest ID or the OIDC state; used once."""
+
+    __tablename__ = "sso_pending"
+    __table_args__ = (sa.Index(None, "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"))
+    connection_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("sso_connections.id", ondelete="CASCADE")
+    )
+    protocol_ref: Mapped[str] = mapped_column(sa.String(256), unique=True)
+    redirect_uri: Mapped[str] = mapped_column(sa.String(2048))
+    host_state: Mapped[str | None] = mapped_column(sa.String(1024))
+    data: Mapped[dict[str, Any]]
+    expires_at: Mapped[datetime]
+
+
+class SsoSeenAssertionRecord(Base):
+    """The replay cache: an assertion id seen once is refused until it has expired."""
+
+    __tablename__ = "sso_seen_assertions"
+    __table_args__ = (sa.Index(None, "not_after"),)
+
+    tenant_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    assertion_id: Mapped[str] = mapped_column(sa.String(256), primary_key=True)
+    not_after: Mapped[datetime]
+
+
+class SsoCodeRecord(Base):
+    """A one-time code handed to the host app; only its SHA-256 is stored."""
+
+    __tablename__ = "sso_codes"
+    __table_args__ = (sa.Index(None, "expires_at"),)
+
+    code_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    connection_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("sso_connections.id", ondelete="CASCADE")
+    )
+    # The identity's groups and claims as the IdP sent them, for the profile.
+    profile: Mapped[dict[str, Any]]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class SsoIdentityRecord(Base):
+    """Which user an IdP subject (NameID, ``sub``) is, per connection."""
+
+    __tablename__ = "sso_identities"
+    __table_args__ = (sa.Index(None, "user_id"),)
+
+    connection_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("sso_connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    subject: Mapped[str] = mapped_column(sa.String(512), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    last_sign_in_at: Mapped[datetime]
+
+
+class SsoUserGroupRecord(Base):
+    """A group value the IdP asserted for a user at their last sign-in.
+
+    Role rules read these beside SCIM memberships (``storage/lifecycle_sql.py``),
+    matching a value as they match a group's displayName, externalId or id.
+    """
+
+    __tablename__ = "sso_user_groups"
+    __table_args__ = (
+        sa.Index(None, "tenant_id", "value_lower"),
+        sa.Index(None, "tenant_id", "value"),
+    )
+
+    user_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    value: Mapped[str] = mapped_column(sa.String(512), primary_key=True)
+    value_lower: Mapped[str] = mapped_column(sa.String(512))
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"))
+
+
 tenants = cast(sa.Table, TenantRecord.__table__)
 scim_tokens = cast(sa.Table, ScimTokenRecord.__table__)
 users = cast(sa.Table, UserRecord.__table__)
@@ -354,3 +479,10 @@ api_keys = cast(sa.Table, ApiKeyRecord.__table__)
 audit_log = cast(sa.Table, AuditRecord.__table__)
 admin_accounts = cast(sa.Table, AdminAccountRecord.__table__)
 admin_login_attempts = cast(sa.Table, AdminLoginAttemptRecord.__table__)
+sso_connections = cast(sa.Table, SsoConnectionRecord.__table__)
+sso_sp_keys = cast(sa.Table, SsoSpKeyRecord.__table__)
+sso_pending = cast(sa.Table, SsoPendingRecord.__table__)
+sso_seen_assertions = cast(sa.Table, SsoSeenAssertionRecord.__table__)
+sso_codes = cast(sa.Table, SsoCodeRecord.__table__)
+sso_identities = cast(sa.Table, SsoIdentityRecord.__table__)
+sso_user_groups = cast(sa.Table, SsoUserGroupRecord.__table__)

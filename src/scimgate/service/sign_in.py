@@ -1,0 +1,455 @@
+"""Finishing a single sign-on: the user, their roles, the audit row, events, the one-time code.
+
+The protocol adapters verify the IdP's word (``service/saml.py``,
+``service/oidc.py``); from the verified ``ExternalIdentity`` on, SAML and OIDC
+are the same here:
+
+1. find the user: by the subject linked to this connection before (or, the
+   first time, a user whose userName or externalId is the subject), or by
+   email against userName and every ``emails`` value, case-insensitively. Two
+   candidates are refused (``ambiguous_user``): accounts are never merged
+   silently;
+2. nobody found: create the user when the connection has JIT on (and does not
+   require SCIM to have provisioned them first, ``jit_requires_scim``);
+3. a user the IdP or the tenant's rules disabled is refused (``disabled_user``);
+4. the name and email the IdP asserted are written to the user, and its group
+   values replace the user's stored ones, which the role rules read like SCIM
+   memberships (``storage/lifecycle_sql.py``);
+5. one audit row and the events, then a one-time code (stored hashed) for the
+   host app to exchange at ``POST /api/v1/sso/token``.
+
+Every step runs in one transaction: a refusal leaves no user, code or event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from scimgate.config import Settings
+from scimgate.errors import InvalidValue, SsoRejected
+from scimgate.model.entities import Tenant, TenantSettings
+from scimgate.model.filter import parse_filter
+from scimgate.model.identity import check_user_name
+from scimgate.model.lifecycle import USER_CREATED, USER_UPDATED
+from scimgate.model.sso import (
+    MATCH_BY_EMAIL,
+    USER_SIGNED_IN,
+    Connection,
+    ExternalIdentity,
+    IssuedCode,
+    Pending,
+)
+from scimgate.service import lifecycle
+from scimgate.service.clock import utcnow
+from scimgate.storage.database import Database
+from scimgate.storage.events import NewEvent
+from scimgate.storage.repository import TenantRepository
+from scimgate.storage.rows import UserRow
+
+SIGN_IN = "SignIn"  # the audit log's resource type for sign-in attempts
+_MAX_DETAIL = 300
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """The browser that signs in, as the HTTP layer saw it (for the audit row)."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def allowed_redirects(settings: Settings) -> tuple[str, ...]:
+    """The host app's redirect URIs (``SCIMGATE_SSO_REDIRECT_URIS``), compared exactly."""
+    return tuple(u.strip() for u in settings.sso_redirect_uris.split(",") if u.strip())
+
+
+def check_redirect(settings: Settings, redirect_uri: str) -> None:
+    allowed = allowed_redirects(settings)
+    if redirect_uri not in allowed:
+        raise SsoRejected(
+            "redirect_uri",
+            f"the redirect URI {redirect_uri!r} is not one of the host app's registered "
+            "redirect URIs (SCIMGATE_SSO_REDIRECT_URIS)",
+        )
+
+
+def route_of(tenant: Tenant, connection: Connection | None) -> tuple[str, str]:
+    """(method, path) of the route that finishes a sign-in through ``connection``."""
+    if connection is None:
+        return "GET", f"/sso/{tenant.slug}/start"
+    if connection.protocol == "oidc":
+        return "GET", f"/sso/{tenant.slug}/oidc/callback"
+    return "POST", f"/sso/{tenant.slug}/saml/acs"
+
+
+def _client_note(client: ClientInfo) -> str | None:
+    parts = [f"from {client.ip}" if client.ip else "", client.user_agent or ""]
+    note = " ".join(p for p in parts if p)
+    return note[:500] or None
+
+
+def _audit_row(
+    tenant: Tenant,
+    connection: Connection | None,
+    client: ClientInfo,
+    *,
+    status: int,
+    user_id: str | None = None,
+    check: str | None = None,
+    detail: str | None = None,
+    route: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    method, path = route or route_of(tenant, connection)
+    return {
+        "occurred_at": utcnow(),
+        "token_id": None,
+        "token_name": connection.name[:200] if connection else None,
+        "idp": connection.protocol if connection else "sso",
+        "method": method[:8],
+        "path": path[:512],
+        "resource_type": SIGN_IN,
+        "resource_id": user_id,
+        "status": status,
+        "scim_type": check[:32] if check else None,
+        "detail": detail[:_MAX_DETAIL] if detail else None,
+        "duration_ms": 0.0,
+        "change": _client_note(client),
+    }
+
+
+def record_refusal(
+    db: Database,
+    tenant: Tenant,
+    connection: Connection | None,
+    rejection: SsoRejected,
+    *,
+    client: ClientInfo,
+    route: tuple[str, str] | None = None,
+) -> None:
+    """The audit row of a refused sign-in (the console and ``doctor`` list them)."""
+    row = _audit_row(
+        tenant,
+        connection,
+        client,
+        status=rejection.status,
+        check=rejection.check,
+        detail=rejection.detail,
+        route=route,
+    )
+    with db.tenant(tenant.id, write=True) as repo:
+        repo.sso.record_sign_in(row)
+
+
+# -- finding the user ---------------------------------------------------------------
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _users_where(repo: TenantRepository, expression: str) -> list[UserRow]:
+    return repo.users.page(parse_filter(expression), None, False, 0, 3).rows
+
+
+def _candidates(
+    repo: TenantRepository, connection: Connection, identity: ExternalIdentity
+) -> list[UserRow]:
+    if connection.match_by == MATCH_BY_EMAIL:
+        if not identity.email:
+            raise SsoRejected(
+                "email",
+                "this connection matches users by email, and the IdP sent no email address",
+            )
+        email = _quoted(identity.email)
+        return _users_where(repo, f"userName eq {email} or emails.value eq {email}")
+    linked = repo.sso.user_for_subject(connection.id, identity.subject)
+    if linked is not None:
+        row = repo.users.get(linked)
+        if row is not None:
+            return [row]
+    subject = _quoted(identity.subject)
+    return _users_where(repo, f"userName eq {subject} or externalId eq {subject}")
+
+
+def _find_user(
+    repo: TenantRepository, connection: Connection, identity: ExternalIdentity
+) -> UserRow | None:
+    found = _candidates(repo, connection, identity)
+    if len(found) > 1:
+        names = ", ".join(sorted(row.user_name for row in found))
+        raise SsoRejected(
+            "ambiguous_user",
+            f"the IdP's identity matches more than one user ({names}); "
+            "scimgate never merges accounts, so an administrator must tell them apart",
+        )
+    return found[0] if found else None
+
+
+# -- the user's attributes ------------------------------------------------------------
+
+
+def _mapped_doc(doc: Mapping[str, Any], identity: ExternalIdentity) -> dict[str, Any]:
+    """``doc`` with the name and email the IdP asserted (what it did not assert is kept)."""
+    new = dict(doc)
+    name = dict(new.get("name") or {})
+    if identity.given_name:
+        name["givenName"] = identity.given_name
+    if identity.family_name:
+        name["familyName"] = identity.family_name
+    if identity.given_name or identity.family_name:
+        formatted = " ".join(p for p in (name.get("givenName"), name.get("familyName")) if p)
+        name["formatted"] = formatted
+        new["name"] = name
+    if identity.display_name:
+        new["displayName"] = identity.display_name
+    if identity.email:
+        new["emails"] = _with_primary_email(new.get("emails"), identity.email)
+    return new
+
+
+def _with_primary_email(emails: Any, email: str) -> list[dict[str, Any]]:
+    current = [dict(e) for e in emails if isinstance(e, dict)] if isinstance(emails, list) else []
+    for entry in current:
+        if str(entry.get("value", "")).lower() == email.lower():
+            if entry.get("primary") is True and entry.get("value") == email:
+                return current
+            entry["value"] = email
+            entry["primary"] = True
+            break
+    else:
+        current.insert(0, {"value": email, "type": "work", "primary": True})
+    for entry in current:
+        if entry.get("value") != email:
+            entry.pop("primary", None)
+    return current
+
+
+def _user_name(identity: ExternalIdentity) -> str:
+    user_name = identity.email or identity.subject
+    try:
+        check_user_name(user_name)
+    except InvalidValue as exc:
+        raise SsoRejected("user_name", f"cannot make a userName of {user_name!r}: {exc}") from exc
+    return user_name
+
+
+def _create(
+    repo: TenantRepository,
+    tenant_settings: TenantSettings,
+    identity: ExternalIdentity,
+    connection: Connection,
+) -> tuple[UserRow, list[NewEvent]]:
+    user_name = _user_name(identity)
+    doc = _mapped_doc({"userName": user_name, "active": True}, identity)
+    enabled, reason = lifecycle.initial_state(tenant_settings, True)
+    now = utcnow()
+    user_id = str(uuid.uuid4())
+    if not repo.users.insert(
+        user_id=user_id,
+        user_name=user_name,
+        external_id=None,
+        display_name=doc.get("displayName"),
+        active=True,
+        now=now,
+        doc=doc,
+        enabled=enabled,
+        deactivation_reason=reason,
+    ):
+        raise SsoRejected(
+            "ambiguous_user",
+            f"a user named {user_name!r} exists but does not match this identity; "
+            "scimgate does not merge accounts",
+        )
+    row = UserRow(user_id, user_name, None, True, now, now, 1, doc, enabled, reason)
+    event = lifecycle.user_event(
+        USER_CREATED,
+        user_id,
+        row.snapshot(),
+        source="sso",
+        connection={"id": connection.id, "name": connection.name},
+    )
+    return row, [event]
+
+
+def _update(
+    repo: TenantRepository, row: UserRow, identity: ExternalIdentity
+) -> tuple[UserRow, list[NewEvent]]:
+    doc = _mapped_doc(row.doc, identity)
+    if doc == row.doc:
+        return row, []
+    now = utcnow()
+    display_name = doc.get("displayName")
+    if not repo.users.update(
+        row.id,
+        row.version,
+        now=now,
+        doc=doc,
+        enabled=row.enabled,
+        deactivation_reason=row.deactivation_reason,
+        user_name=row.user_name,
+        external_id=row.external_id,
+        display_name=display_name,
+        active=row.active,
+    ):
+        raise SsoRejected("conflict", "the user changed during the sign-in; sign in again")
+    updated = replace(row, doc=doc, version=row.version + 1, last_modified=now)
+    return updated, [
+        lifecycle.user_event(USER_UPDATED, row.id, updated.snapshot(), source="sso"),
+    ]
+
+
+def _refuse_unknown(connection: Connection, identity: ExternalIdentity) -> SsoRejected:
+    who = identity.email or identity.subject
+    if not connection.jit:
+        return SsoRejected(
+            "jit_off",
+            f"no user matches {who!r}, and this connection does not create users at sign-in",
+        )
+    return SsoRejected(
+        "not_provisioned",
+        f"no user matches {who!r}; this connection signs in only users SCIM has provisioned",
+    )
+
+
+def _disabled(row: UserRow) -> SsoRejected:
+    why = row.deactivation_reason or "disabled"
+    return SsoRejected("disabled_user", f"the user {row.user_name!r} is disabled ({why})")
+
+
+# -- the one-time code --------------------------------------------------------------
+
+
+def _redirect(
+    settings: Settings,
+    connection: Connection,
+    pending: Pending | None,
+    relay_state: str | None,
+) -> tuple[str, str | None]:
+    """(redirect URI, host state) the browser goes back to."""
+    if pending is not None:
+        return pending.redirect_uri, pending.host_state
+    if not connection.allow_idp_initiated:
+        raise SsoRejected(
+            "idp_initiated",
+            "the IdP started this sign-in, and this connection accepts only sign-ins "
+            "the host app started",
+        )
+    allowed = allowed_redirects(settings)
+    if relay_state and urlsplit(relay_state).scheme:
+        check_redirect(settings, relay_state)
+        return relay_state, None
+    if not allowed:
+        raise SsoRejected("redirect_uri", "no redirect URI is registered (SSO_REDIRECT_URIS)")
+    return allowed[0], relay_state
+
+
+def _with_code(redirect_uri: str, code: str, state: str | None) -> str:
+    query = {"code": code, **({"state": state} if state is not None else {})}
+    separator = "&" if urlsplit(redirect_uri).query else "?"
+    return f"{redirect_uri}{separator}{urlencode(query)}"
+
+
+def _issue_code(
+    repo: TenantRepository,
+    settings: Settings,
+    user_id: str,
+    connection: Connection,
+    identity: ExternalIdentity,
+) -> str:
+    code = secrets.token_urlsafe(32)
+    expires_at = utcnow() + timedelta(seconds=settings.sso_code_ttl_seconds)
+    profile = {"groups": list(identity.groups), "claims": dict(identity.claims)}
+    repo.sso.add_code(hash_code(code), IssuedCode(user_id, connection.id, profile, expires_at))
+    return code
+
+
+# -- the whole sign-in ------------------------------------------------------------------
+
+
+def complete_sign_in(
+    db: Database,
+    tenant: Tenant,
+    connection: Connection,
+    identity: ExternalIdentity,
+    *,
+    pending: Pending | None,
+    client: ClientInfo,
+    settings: Settings,
+    relay_state: str | None = None,
+) -> str:
+    """Sign the identity in (see the module docstring); the URL to send the browser to.
+
+    Raises ``SsoRejected`` (and writes its audit row) when the sign-in is refused.
+    """
+    try:
+        return _sign_in(db, tenant, connection, identity, pending, client, settings, relay_state)
+    except SsoRejected as rejection:
+        record_refusal(db, tenant, connection, rejection, client=client)
+        raise
+
+
+def _sign_in(
+    db: Database,
+    tenant: Tenant,
+    connection: Connection,
+    identity: ExternalIdentity,
+    pending: Pending | None,
+    client: ClientInfo,
+    settings: Settings,
+    relay_state: str | None,
+) -> str:
+    if not connection.enabled:
+        raise SsoRejected("connection_disabled", f"the connection {connection.name!r} is off")
+    redirect_uri, host_state = _redirect(settings, connection, pending, relay_state)
+    with db.tenant(tenant.id, write=True) as repo:
+        tenant_settings = TenantSettings.from_dict(repo.app.settings(for_update=True))
+        row = _find_user(repo, connection, identity)
+        jit = row is None
+        if row is None:
+            if not connection.jit or connection.jit_requires_scim:
+                raise _refuse_unknown(connection, identity)
+            row, found = _create(repo, tenant_settings, identity, connection)
+        else:
+            if not row.enabled:
+                raise _disabled(row)
+            row, found = _update(repo, row, identity)
+        now = utcnow()
+        repo.sso.link(connection.id, identity.subject, row.id, now)
+        groups_moved = connection.groups_to_roles and repo.sso.set_groups(row.id, identity.groups)
+        if jit or groups_moved:
+            found = lifecycle.recompute(repo, tenant_settings, [row.id], found)
+        user = repo.users.snapshots([row.id]).get(row.id, row.snapshot())
+        if not user.get("enabled"):
+            raise SsoRejected(
+                "disabled_user",
+                f"the user {row.user_name!r} is in no mapped group, and this tenant "
+                "deactivates such users",
+            )
+        found.append(
+            lifecycle.user_event(
+                USER_SIGNED_IN,
+                row.id,
+                user,
+                connection={
+                    "id": connection.id,
+                    "name": connection.name,
+                    "protocol": connection.protocol,
+                },
+                jit=jit,
+            )
+        )
+        lifecycle.emit(repo, found)
+        repo.sso.record_sign_in(_audit_row(tenant, connection, client, status=200, user_id=row.id))
+        code = _issue_code(repo, settings, row.id, connection, identity)
+    return _with_code(redirect_uri, code, host_state)

@@ -1,0 +1,1 @@
+"""Single sign-on over HTTP, mounted at ``/sso``: the start picker, SAML and OIDC routes."""

@@ -1,0 +1,64 @@
+"""What the SSO routes share: the database and settings, the client, the refusal page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from scimgate.config import Settings
+from scimgate.errors import SsoRejected
+from scimgate.model.entities import Tenant
+from scimgate.service import sso
+from scimgate.storage.database import Database
+
+_templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def database_of(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def client_of(request: Request) -> sso.ClientInfo:
+    host = request.client.host if request.client else None
+    return sso.ClientInfo(ip=host, user_agent=request.headers.get("user-agent"))
+
+
+def refusal_page(request: Request, rejection: SsoRejected) -> Response:
+    """The plain page a refused sign-in shows: what failed, in words, and its check code."""
+    return _templates.TemplateResponse(
+        request,
+        "refused.html",
+        {"check": rejection.check, "detail": rejection.detail},
+        status_code=rejection.status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def refuse(
+    request: Request,
+    tenant: Tenant | None,
+    connection: sso.Connection | None,
+    rejection: SsoRejected,
+) -> Response:
+    """Record a refusal (when the tenant is known) and render its page."""
+    if tenant is not None:
+        await run_in_threadpool(
+            sso.record_refusal,
+            database_of(request),
+            tenant,
+            connection,
+            rejection,
+            client=client_of(request),
+            route=(request.method, request.url.path),
+        )
+    return refusal_page(request, rejection)
