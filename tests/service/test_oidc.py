@@ -50,7 +50,7 @@ class CountingTransport(httpx.HTTPTransport):
     """A real transport that counts the requests per path."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(limits=httpx.Limits(max_keepalive_connections=0))
         self.paths: list[str] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

@@ -176,9 +176,12 @@ class OidcClient:
         if not 0 <= clock_skew <= MAX_CLOCK_SKEW:
             raise ValueError(f"clock_skew must be between 0 and {MAX_CLOCK_SKEW} seconds")
         self._egress = egress
+        # No kept-alive connections: a sign-in makes a few requests, minutes apart,
+        # and the client lives as long as the app, which has no hook to close it.
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout),
-            transport=transport,
+            transport=transport
+            or httpx.HTTPTransport(limits=httpx.Limits(max_keepalive_connections=0)),
             follow_redirects=False,
             headers={"user-agent": "scimgate-sso", "accept": "application/json"},
         )
