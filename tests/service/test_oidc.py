@@ -25,7 +25,7 @@ from joserfc.jwk import RSAKey
 
 from scimgate.errors import SsoRejected
 from scimgate.service.egress import EgressPolicy
-from scimgate.service.oidc import ClientConfig, OidcClient, Tokens
+from scimgate.service.oidc import ClientConfig, OidcClient, Tokens, identity_from_claims
 from tests.egress import LOOPBACK
 from tests.idps.oidc_op import RunningOp, client, running_op, sign_in
 
@@ -366,3 +366,31 @@ def test_a_plain_http_provider_off_loopback_is_refused() -> None:
     oidc = OidcClient(EgressPolicy(allow_private=True))
     reject("metadata", oidc.provider, "http://idp.example.test")
     oidc.close()
+
+
+def test_a_groups_overage_is_refused_rather_than_signing_in_without_groups() -> None:
+    claims = {
+        "sub": "alice",
+        "_claim_names": {"groups": "src1"},
+        "_claim_sources": {"src1": {"endpoint": "https://graph.example.test/getMemberObjects"}},
+    }
+    reject("groups_overage", identity_from_claims, claims, "groups")
+    assert identity_from_claims({"sub": "bob"}, "groups").groups == ()
+    assert identity_from_claims({"sub": "bob", "roles": "a"}, "roles").groups == ("a",)
+
+
+def test_a_hosted_domain_other_than_the_connections_is_refused(
+    op: RunningOp, rp: OidcClient
+) -> None:
+    config = acme(op, hosted_domain="acme.example")
+    params, state, nonce, verifier = authorize(op, rp, config)
+    error = reject(
+        "hosted_domain",
+        rp.sign_in,
+        config,
+        params,
+        state=state,
+        nonce=nonce,
+        code_verifier=verifier,
+    )
+    assert "acme.example" in error.detail

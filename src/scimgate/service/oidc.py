@@ -70,6 +70,7 @@ __all__ = [
     "OidcClient",
     "ProviderInfo",
     "Tokens",
+    "identity_from_claims",
 ]
 
 DEFAULT_SCOPES = ("openid", "email", "profile")
@@ -99,6 +100,9 @@ class ClientConfig:
     groups_claim: str = DEFAULT_GROUPS_CLAIM
     # None: client_secret_basic when the provider offers it, else client_secret_post.
     token_auth_method: str | None = None
+    # Google's issuer is shared by every Google account: the ID token's ``hd``
+    # (the Workspace domain) must then be the tenant's.
+    hosted_domain: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,11 +418,32 @@ class OidcClient:
                 # OIDC Core §5.3.4: a mismatch means the response may be forged.
                 raise SsoRejected("userinfo", "userinfo is about a different subject")
             claims = {**extra, **claims}
+        if config.hosted_domain is not None and claims.get("hd") != config.hosted_domain:
+            raise SsoRejected(
+                "hosted_domain",
+                f"the account belongs to domain {claims.get('hd')!r}, "
+                f"not to this connection's {config.hosted_domain}",
+            )
         return identity_from_claims(claims, config.groups_claim)
 
 
 def identity_from_claims(claims: Mapping[str, Any], groups_claim: str) -> ExternalIdentity:
+    """The person the claims describe; groups from ``groups_claim``.
+
+    A provider that has too many groups to put in a token (Entra ID past 200)
+    names a source for them in ``_claim_names`` instead (OIDC Core §5.6.2).
+    scimgate does not fetch such sources, and signing the person in with no
+    groups would strip the roles their groups give them, so it is refused.
+    """
     groups = claims.get(groups_claim)
+    sources = claims.get("_claim_names")
+    if groups is None and isinstance(sources, dict) and groups_claim in sources:
+        raise SsoRejected(
+            "groups_overage",
+            f"the IdP left the {groups_claim!r} claim out (the person is in too many "
+            "groups) and points elsewhere for it; send fewer groups (only those "
+            "assigned to the application) or turn off group to role mapping",
+        )
     if isinstance(groups, str):
         groups = [groups]
     return ExternalIdentity(

@@ -77,6 +77,7 @@ def _client_config(request: Request, tenant: Tenant, connection: sso.Connection)
         )
     method = config.get("token_auth_method")
     groups_claim = config.get("groups_claim")
+    domain = config.get("hosted_domain")
     return ClientConfig(
         issuer=issuer,
         client_id=client_id,
@@ -85,6 +86,7 @@ def _client_config(request: Request, tenant: Tenant, connection: sso.Connection)
         scopes=_scopes(config.get("scopes")),
         groups_claim=groups_claim if isinstance(groups_claim, str) and groups_claim else "groups",
         token_auth_method=method if isinstance(method, str) else None,
+        hosted_domain=domain if isinstance(domain, str) and domain else None,
     )
 
 
