@@ -3,7 +3,8 @@
 The one-user path, the set-based path over a list of users and the staged
 whole-tenant path are written differently for speed; on random small tenants
 they must leave every user with the enabled state, reason and roles the pure
-rule gives.
+rule gives. A user's groups are SCIM memberships and the group values an IdP
+asserted at single sign-on (``sso_user_groups``) alike.
 """
 
 from __future__ import annotations
@@ -23,7 +24,15 @@ from hypothesis import strategies as st
 from scimgate.model import lifecycle
 from scimgate.storage.database import Database
 from scimgate.storage.repository import TenantRepository
-from scimgate.storage.tables import group_members, groups, role_mappings, tenants, user_roles, users
+from scimgate.storage.tables import (
+    group_members,
+    groups,
+    role_mappings,
+    sso_user_groups,
+    tenants,
+    user_roles,
+    users,
+)
 
 ROLE_KEYS = ("admin", "dev", "ops")
 GROUP_NAMES = ("Eng", "Ops", "Sales")
@@ -57,6 +66,8 @@ class Population:
     members: frozenset[tuple[int, int]]  # (user index, group index)
     rules: list[Rule]
     policy: lifecycle.Policy
+    # (user index, value): group values an IdP asserted at the user's last sign-in.
+    asserted: frozenset[tuple[int, str]] = frozenset()
 
 
 def _case(name: str) -> st.SearchStrategy[str]:
@@ -96,6 +107,15 @@ def _populations(draw: st.DrawFn) -> Population:
         group_external_ids=[draw(st.sampled_from([None, *EXTERNAL_IDS])) for _ in names],
         members=frozenset(pair for pair, member in zip(pairs, joined, strict=True) if member),
         rules=draw(st.lists(_rules(names), max_size=6)),
+        asserted=draw(
+            st.frozensets(
+                st.tuples(
+                    st.integers(0, user_count - 1),
+                    st.sampled_from([*GROUP_NAMES, "Nobody", *EXTERNAL_IDS]).flatmap(_case),
+                ),
+                max_size=4,
+            )
+        ),
         policy=lifecycle.Policy(
             mode=draw(st.sampled_from([lifecycle.SINGLE, lifecycle.MULTIPLE])),
             default_role=draw(st.sampled_from([None, "dev", "member"])),
@@ -126,6 +146,13 @@ _TIES = Population(
 )
 _EXAMPLES = [
     _TIES,
+    # Asserted values alone: one matching a rule by name (another case), one an
+    # externalId rule, one nothing; user 2 is in no SCIM group at all.
+    replace(
+        _TIES,
+        members=frozenset({(0, 0)}),
+        asserted=frozenset({(2, "ops"), (5, "x1"), (1, "Nobody"), (0, "OPS")}),
+    ),
     replace(_TIES, rules=_TIES.rules[:2]),
     replace(_TIES, policy=lifecycle.Policy(lifecycle.MULTIPLE, None, deactivate_unmapped=False)),
     replace(
@@ -218,6 +245,15 @@ def _store(db: Database, slug: str, population: Population) -> Stored:
                 .returning(role_mappings.c.id)
             ).scalar_one()
             rule_rows.append((rule, value, int(rule_id)))
+        for user_index, value in sorted(population.asserted):
+            conn.execute(
+                sa.insert(sso_user_groups).values(
+                    user_id=user_ids[user_index],
+                    value=value,
+                    value_lower=value.lower(),
+                    tenant_id=tenant_id,
+                )
+            )
     facts = {}
     for index, user_id in enumerate(user_ids):
         active, enabled, reason, deleted = STATES[population.states[index]]
@@ -233,6 +269,13 @@ def _store(db: Database, slug: str, population: Population) -> Stored:
                 population.group_external_ids[group_index],
                 group_id,
             )
+        )
+        matches += tuple(
+            lifecycle.Match(rule.role_key, rule.priority, rule_id)
+            for asserted_by, asserted in sorted(population.asserted)
+            if asserted_by == index
+            for rule, value, rule_id in rule_rows
+            if lifecycle.rule_matches_value(rule.match_type, value, asserted)
         )
         facts[user_id] = lifecycle.UserFacts(active, enabled, reason, matches, deleted)
     return Stored(tenant_id, user_ids, facts)
@@ -297,6 +340,7 @@ def test_every_recompute_path_gives_what_the_rule_gives(db: Database) -> None:
     @example(population=_EXAMPLES[1])
     @example(population=_EXAMPLES[2])
     @example(population=_EXAMPLES[3])
+    @example(population=_EXAMPLES[4])
     def check(population: Population) -> None:
         stored = _store(db, next(slugs), population)
         wanted = {

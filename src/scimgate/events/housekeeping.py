@@ -38,3 +38,18 @@ def purge_audit_log(db: Database, now: datetime, retention_days: int) -> int:
     if removed:
         logger.info("purged %d audit entries older than %d days", removed, retention_days)
     return removed
+
+
+def purge_sso_state(db: Database, now: datetime) -> int:
+    """Drop expired single sign-on state: sign-ins never finished, assertion ids past
+    their NotOnOrAfter (a replay of them is refused as expired anyway) and codes.
+
+    One short transaction per tenant. Returns how many rows were removed.
+    """
+    with db.directory() as directory:
+        tenants = directory.list_tenants()
+    removed = 0
+    for tenant in tenants:
+        with db.tenant(tenant.id, write=True) as repo:
+            removed += repo.sso.purge_expired(now)
+    return removed

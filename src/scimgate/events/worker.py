@@ -33,7 +33,7 @@ import httpx
 
 from scimgate.config import Settings
 from scimgate.events.delivery import Outcome, Sender, backoff_seconds
-from scimgate.events.housekeeping import purge_audit_log, purge_soft_deleted
+from scimgate.events.housekeeping import purge_audit_log, purge_soft_deleted, purge_sso_state
 from scimgate.events.signing import event_body, signed_headers
 from scimgate.service.clock import utcnow
 from scimgate.service.egress import EgressPolicy
@@ -198,6 +198,9 @@ class Worker:
         removed = purge_soft_deleted(self._db, utcnow())
         if removed:
             logger.info("purged %d soft-deleted users past their grace period", removed)
+        expired = purge_sso_state(self._db, utcnow())
+        if expired:
+            logger.info("purged %d expired single sign-on rows", expired)
 
     # -- one webhook -----------------------------------------------------------------
 

@@ -16,7 +16,10 @@ The rule, in words:
   ``multiple`` mode every matched role; matched by no rule, the tenant's
   default role, if it has one.
 * A rule matches a group by its displayName (case-insensitively), its
-  externalId or its id.
+  externalId or its id. A user's groups are their SCIM memberships and the
+  group values an IdP asserted at their last single sign-on; a rule matches
+  such a value as it would a group's name (case-insensitively), externalId
+  or id (exactly).
 
 ``scimgate.storage.recompute`` applies this rule with SQL, one user at a time
 through :func:`recompute` and for many users with set statements that
@@ -158,3 +161,10 @@ def rule_matches(
     if match_type == BY_EXTERNAL_ID:
         return match_value == external_id
     return match_type == BY_ID and match_value == group_id
+
+
+def rule_matches_value(match_type: str, match_value: str, value: str) -> bool:
+    """Whether a rule matches a group value an IdP asserted at sign-in (SAML/OIDC ``groups``)."""
+    if match_type == BY_DISPLAY_NAME:
+        return match_value.lower() == value.lower()
+    return match_type in (BY_EXTERNAL_ID, BY_ID) and match_value == value

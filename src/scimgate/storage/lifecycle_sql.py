@@ -9,7 +9,8 @@ from these fragments:
 * ``to_deactivate`` and ``to_reactivate``: the users a recompute moves between
   enabled and ``left_mapped_groups`` (the rule's second and third points);
 * ``desired``: the wanted (user, role) pairs of enabled users (its fourth);
-* ``matched``: which rules match each user's groups (its last).
+* ``matched``: which rules match each user's groups, SCIM memberships and the
+  group values an IdP asserted at sign-in alike (its last).
 
 A change to the rule is made in the model and here, together; the property
 test in ``tests/storage/test_recompute.py`` fails until both agree.
@@ -24,8 +25,15 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from scimgate.model.lifecycle import LEFT_MAPPED_GROUPS, SINGLE, Policy
 from scimgate.storage import staging
-from scimgate.storage.roles import rule_matches_group
-from scimgate.storage.tables import group_members, groups, role_mappings, user_roles, users
+from scimgate.storage.roles import rule_matches_group, rule_matches_value
+from scimgate.storage.tables import (
+    group_members,
+    groups,
+    role_mappings,
+    sso_user_groups,
+    user_roles,
+    users,
+)
 
 # Recompute scopes past this many ids run over the whole tenant instead of an IN list.
 # Up to this many users a recompute compares in one statement and returns what
@@ -52,8 +60,13 @@ class LifecycleSql:
         # Staged by ``RecomputeStore.staged``: one subquery instead of the ids bound each time.
         return column.in_(sa.select(staging.scope_ids.c.user_id))
 
-    def matched(self, scope: Scope) -> sa.Select[Any]:
-        """(user_id, role_key, priority, rule_id) for every membership a rule maps.
+    def matched(self, scope: Scope) -> sa.CompoundSelect[Any]:
+        """(user_id, role_key, priority, rule_id) for every membership or asserted
+        group value a rule maps (a user may appear once per match)."""
+        return sa.union_all(self._matched_groups(scope), self._matched_values(scope))
+
+    def _matched_groups(self, scope: Scope) -> sa.Select[Any]:
+        """The SCIM memberships rules map.
 
         Over the whole tenant the join starts from the rules and reaches members
         through the group key, so it reads only mapped memberships; a scan from
@@ -93,8 +106,33 @@ class LifecycleSql:
             )
         )
 
+    def _matched_values(self, scope: Scope) -> sa.Select[Any]:
+        """The group values IdPs asserted at sign-in that rules map (from the rules,
+        on the value indexes, over the whole tenant; from the users' values otherwise)."""
+        columns = (
+            sso_user_groups.c.user_id,
+            role_mappings.c.role_key,
+            role_mappings.c.priority,
+            role_mappings.c.id.label("rule_id"),
+        )
+        joined = sso_user_groups.join(
+            role_mappings,
+            sa.and_(
+                sso_user_groups.c.tenant_id == role_mappings.c.tenant_id,
+                rule_matches_value(self._tenant_id),
+            ),
+        )
+        return (
+            sa.select(*columns)
+            .select_from(joined)
+            .where(
+                sso_user_groups.c.tenant_id == self._tenant_id,
+                self.in_scope(sso_user_groups.c.user_id, scope),
+            )
+        )
+
     def in_mapped_group(self, scope: Scope = None) -> ColumnElement[bool]:
-        """The outer ``users`` row is in at least one mapped group.
+        """The outer ``users`` row is in at least one mapped group (SCIM or asserted).
 
         SQLite: an IN over the (uncorrelated) set of mapped members, which it
         builds once instead of probing memberships again for every user.
@@ -102,10 +140,14 @@ class LifecycleSql:
         NOT IN over a subquery larger than work_mem becomes a scan of the
         subquery per user (a 100k-user recompute ran for over ten minutes).
         """
-        mapped = self.matched(scope).with_only_columns(group_members.c.member_id)
+        members = self._matched_groups(scope).with_only_columns(group_members.c.member_id)
+        asserted = self._matched_values(scope).with_only_columns(sso_user_groups.c.user_id)
         if self._dialect == "postgresql":
-            return sa.exists(mapped.where(group_members.c.member_id == users.c.id))
-        return users.c.id.in_(mapped)
+            return sa.or_(
+                sa.exists(members.where(group_members.c.member_id == users.c.id)),
+                sa.exists(asserted.where(sso_user_groups.c.user_id == users.c.id)),
+            )
+        return users.c.id.in_(sa.union(members, asserted))
 
     def users_in_scope(self, scope: Scope) -> list[ColumnElement[bool]]:
         return [

@@ -3,6 +3,10 @@
 Every path here implements the one rule ``scimgate.model.lifecycle.recompute``
 states (a property test holds them equal to it):
 
+Wherever a user's groups are read, the group values an IdP asserted at
+their last single sign-on (``sso_user_groups``) count beside their SCIM
+memberships.
+
 * one user (``one_user``): the IdP's everyday traffic, one user reactivated
   or one member added to or removed from a mapped group. Its facts come from
   a few small prebuilt statements, the rule itself runs in Python, and only
@@ -29,7 +33,7 @@ from scimgate.model.lifecycle import LEFT_MAPPED_GROUPS, Match, Policy, UserFact
 from scimgate.storage import staging
 from scimgate.storage.driver import DriverSql, execute, execute_many, fetch_all, fetch_one
 from scimgate.storage.lifecycle_sql import SMALL_SCOPE, LifecycleSql, Scope
-from scimgate.storage.roles import GRANT, RULE_MATCHES_GROUP_SQL, roles_of
+from scimgate.storage.roles import GRANT, RULE_MATCHES_GROUP_SQL, RULE_MATCHES_VALUE_SQL, roles_of
 from scimgate.storage.tables import user_roles, users
 
 _STAGE_SCOPE = DriverSql("INSERT INTO scimgate_scope_ids (user_id) VALUES (%s)")
@@ -45,6 +49,9 @@ _USER_MATCHES = DriverSql(
     " JOIN groups g ON g.id = m.group_id"
     f" JOIN role_mappings r ON {RULE_MATCHES_GROUP_SQL}"
     " WHERE m.tenant_id = %s AND m.member_id = %s"
+    " UNION ALL SELECT r.role_key, r.priority, r.id FROM sso_user_groups s"
+    f" JOIN role_mappings r ON {RULE_MATCHES_VALUE_SQL}"
+    " WHERE s.tenant_id = %s AND s.user_id = %s"
 )
 _USER_ROLES = DriverSql("SELECT role_key FROM user_roles WHERE tenant_id = %s AND user_id = %s")
 _SET_ENABLED = DriverSql(
@@ -99,7 +106,9 @@ class RecomputeStore:
         state = fetch_one(self._conn, _USER_STATE, (tenant, user_id))
         if state is None:
             return UserFacts(active=False, enabled=False, reason=None, deleted=True)
-        rows = fetch_all(self._conn, _USER_MATCHES, (tenant, tenant, user_id))
+        rows = fetch_all(
+            self._conn, _USER_MATCHES, (tenant, tenant, user_id, tenant, tenant, user_id)
+        )
         return UserFacts(
             active=bool(state[0]),
             enabled=bool(state[1]),

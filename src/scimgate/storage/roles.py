@@ -18,7 +18,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from scimgate.model.lifecycle import BY_DISPLAY_NAME, BY_EXTERNAL_ID, BY_ID
 from scimgate.storage._sql import chunks, insert_ignoring_conflicts
 from scimgate.storage.driver import DriverSql, execute_many, fetch_all, fetch_one
-from scimgate.storage.tables import group_members, groups, role_mappings, roles, user_roles
+from scimgate.storage.tables import (
+    group_members,
+    groups,
+    role_mappings,
+    roles,
+    sso_user_groups,
+    user_roles,
+)
 
 # ``rule_matches_group`` on the driver, for rules ``r`` and groups ``g``
 # (``scimgate.model.lifecycle.rule_matches``); its one parameter is the tenant.
@@ -27,6 +34,14 @@ RULE_MATCHES_GROUP_SQL = (
     f"(r.match_type = '{BY_DISPLAY_NAME}' AND r.match_value_lower = g.display_name_lower)"
     f" OR (r.match_type = '{BY_EXTERNAL_ID}' AND r.match_value = g.external_id)"
     f" OR (r.match_type = '{BY_ID}' AND r.match_value = g.id))"
+)
+
+# The same for an asserted group value ``s`` (``sso_user_groups``,
+# ``scimgate.model.lifecycle.rule_matches_value``).
+RULE_MATCHES_VALUE_SQL = (
+    "r.tenant_id = %s AND ("
+    f"(r.match_type = '{BY_DISPLAY_NAME}' AND r.match_value_lower = s.value_lower)"
+    f" OR (r.match_type IN ('{BY_EXTERNAL_ID}', '{BY_ID}') AND r.match_value = s.value))"
 )
 
 GRANT = DriverSql(
@@ -58,6 +73,23 @@ def rule_matches_group(tenant_id: int) -> ColumnElement[bool]:
             ),
             sa.and_(
                 role_mappings.c.match_type == BY_ID, role_mappings.c.match_value == groups.c.id
+            ),
+        ),
+    )
+
+
+def rule_matches_value(tenant_id: int) -> ColumnElement[bool]:
+    """A tenant's rule matches the asserted group value (``sso_user_groups``) it is joined to."""
+    return sa.and_(
+        role_mappings.c.tenant_id == tenant_id,
+        sa.or_(
+            sa.and_(
+                role_mappings.c.match_type == BY_DISPLAY_NAME,
+                role_mappings.c.match_value_lower == sso_user_groups.c.value_lower,
+            ),
+            sa.and_(
+                role_mappings.c.match_type.in_((BY_EXTERNAL_ID, BY_ID)),
+                role_mappings.c.match_value == sso_user_groups.c.value,
             ),
         ),
     )
