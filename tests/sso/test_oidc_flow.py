@@ -126,7 +126,6 @@ def test_alice_signs_in_is_created_and_gets_roles_from_her_groups(
     assert sign_ins(db, acme)[0].scim_type == "state"
 
 
-@pytest.mark.xfail(reason="the role rules do not read SSO group values yet", strict=True)
 @pytest.mark.usefixtures("connection")
 def test_roles_come_from_the_groups_in_the_id_token(
     client: TestClient, db: Database, acme: Tenant, op: RunningOp
@@ -136,6 +135,9 @@ def test_roles_come_from_the_groups_in_the_id_token(
     code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
     profile = sso.exchange_code(db, code, caller_tenant_id=acme.id)
     assert profile["roles"] == ["tenant_admin"]  # single mode: the strongest rule wins
+    with db.tenant(acme.id) as repo:
+        types = [event.type for event in repo.events.after(0, 1000)]
+    assert {"user.created", "user.roles_changed", "user.signed_in"} <= set(types)
 
 
 @pytest.mark.usefixtures("connection")
