@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,7 @@ from joserfc.jwk import RSAKey
 from scimgate.errors import SsoRejected
 from scimgate.service.egress import EgressPolicy
 from scimgate.service.oidc import ClientConfig, OidcClient, Tokens, identity_from_claims
-from tests.egress import LOOPBACK
+from tests.egress import LOOPBACK, PUBLIC_ADDRESS
 from tests.idps.oidc_op import RunningOp, client, running_op, sign_in
 
 ACME_CALLBACK = "http://127.0.0.1:9/sso/acme/oidc/callback"
@@ -394,3 +395,21 @@ def test_a_hosted_domain_other_than_the_connections_is_refused(
         code_verifier=verifier,
     )
     assert "acme.example" in error.detail
+
+
+class Rebinding:
+    """A DNS that answers a public address first, then loopback (DNS rebinding)."""
+
+    def __init__(self) -> None:
+        self.answers = [PUBLIC_ADDRESS, "127.0.0.1"]
+
+    def __call__(self, host: str, port: int, *args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
+        address = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+
+def test_a_name_rebound_to_loopback_after_the_check_is_not_connected_to() -> None:
+    oidc = OidcClient(EgressPolicy(resolve=Rebinding()))
+    error = reject("metadata", oidc.provider, "https://idp.example.test")
+    assert "loopback" in error.detail
+    oidc.close()

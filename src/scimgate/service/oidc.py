@@ -24,9 +24,11 @@ so a stream of forged key ids cannot make us hammer the provider.
 Every failure is an ``SsoRejected`` whose ``check`` names what failed.
 
 Outbound requests go through the egress rule (``service.egress``): the hosts of
-the issuer and of the endpoints it announces are checked before each request,
-and redirects are not followed. Plain ``http`` is accepted only for a loopback
-provider (a test or a sidecar); everything else must be ``https``.
+the issuer and of the endpoints it announces are checked before each request
+(for a plain refusal), the connection is opened only to a checked address
+(``service.egress_transport``, as webhooks do), and redirects are not
+followed. Plain ``http`` is accepted only for a loopback provider (a test or a
+sidecar); everything else must be ``https``.
 
 Authlib builds the authorization URL and the PKCE challenge; the code exchange
 and userinfo calls are plain httpx requests on this module's own client, so
@@ -60,6 +62,7 @@ from joserfc.jwk import Key, KeySet
 from scimgate.errors import SsoRejected
 from scimgate.model.sso import ExternalIdentity
 from scimgate.service.egress import EgressPolicy, HostRefused
+from scimgate.service.egress_transport import CheckedTransport
 
 __all__ = [
     "ALLOWED_ALGORITHMS",
@@ -184,8 +187,7 @@ class OidcClient:
         # and the client lives as long as the app, which has no hook to close it.
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout),
-            transport=transport
-            or httpx.HTTPTransport(limits=httpx.Limits(max_keepalive_connections=0)),
+            transport=transport or CheckedTransport(egress, keepalive=0),
             follow_redirects=False,
             headers={"user-agent": "scimgate-sso", "accept": "application/json"},
         )
@@ -217,6 +219,8 @@ class OidcClient:
         self._check_url(url, what)
         try:
             response = self._http.request(method, url, **kwargs)
+        except HostRefused as exc:  # the name now resolves somewhere it may not go
+            raise SsoRejected("metadata", f"the {what} {url} is not reachable: {exc}") from exc
         except httpx.HTTPError as exc:
             raise SsoRejected("metadata", f"the {what} {url} did not answer: {exc}") from exc
         if len(response.content) > _MAX_DOCUMENT_BYTES:
