@@ -13,8 +13,10 @@ import hashlib
 import hmac
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -413,3 +415,58 @@ def test_a_name_rebound_to_loopback_after_the_check_is_not_connected_to() -> Non
     error = reject("metadata", oidc.provider, "https://idp.example.test")
     assert "loopback" in error.detail
     oidc.close()
+
+
+class RotatingIdp:
+    """Discovery and a JWKS the test can change, on 127.0.0.1 (the provider's keys rotate)."""
+
+    def __init__(self) -> None:
+        self.keys: list[RSAKey] = []
+        idp = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = idp.document(self.path)
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.end_headers()
+                self.wfile.write(json.dumps(body).encode())
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.issuer = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def document(self, path: str) -> dict[str, Any]:
+        if path == "/jwks":
+            return {"keys": [key.as_dict(private=False) for key in self.keys]}
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": f"{self.issuer}/auth",
+            "token_endpoint": f"{self.issuer}/token",
+            "jwks_uri": f"{self.issuer}/jwks",
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_rotated_key_is_found_by_fetching_the_jwks_again() -> None:
+    idp, clock = RotatingIdp(), Clock()
+    old, new = (RSAKey.generate_key(2048, parameters={"kid": kid}) for kid in ("k1", "k2"))
+    idp.keys = [old]
+    oidc = OidcClient(LOOPBACK, monotonic=clock)
+    config = ClientConfig(idp.issuer, "scimgate-acme", "", "http://127.0.0.1:9/cb")
+    claims = {**claims_for(RunningOp(idp.issuer, old)), "iss": idp.issuer}
+    try:
+        assert oidc.validate_id_token(config, signed(claims, old), nonce="n-1")
+        idp.keys = [new]  # the provider rotates
+        clock.now += 31
+        assert oidc.validate_id_token(config, signed(claims, new), nonce="n-1")["sub"] == "alice"
+    finally:
+        oidc.close()
+        idp.close()
