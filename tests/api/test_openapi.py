@@ -25,6 +25,9 @@ def test_the_description_is_published_without_a_key(client: TestClient) -> None:
         "/v1/tenants/{slug}/scim-tokens",
         "/v1/tenants/{slug}/scim-tokens/{token_id}",
         "/v1/tenants/{slug}/events",
+        "/v1/tenants/{slug}/sso/connections",
+        "/v1/tenants/{slug}/sso/connections/{connection_id}",
+        "/v1/sso/token",
     } <= set(spec["paths"])
 
 

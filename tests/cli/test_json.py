@@ -1,7 +1,9 @@
 """Every ``--json`` output uses camelCase keys, like SCIM and the host API.
 
 The keys inside ``attributeMapping`` and ``profile`` are the tenant's own profile
-field names (``given_name``), data rather than shape, so they are not checked.
+field names (``given_name``), and those inside an SSO connection's ``config`` the
+protocol's settings as stored (``idp_entity_id``): data rather than shape, so
+they are not checked.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from tests.cli.conftest import Cli
 from tests.events.receiver import Receiver
 from tests.scim.contract import ScimClient
 
-_DATA_MAPS = frozenset({"attributeMapping", "profile"})
+_DATA_MAPS = frozenset({"attributeMapping", "profile", "config"})
 
 
 def _json_commands(group: click.Group, prefix: str = "") -> set[str]:
@@ -97,6 +99,11 @@ def test_every_json_output_is_camel_case(
     # schema version; its JSON shape is printed all the same.
     outputs["db check"] = json.loads(run("db", "check", "--json").stdout)
     record("secrets reseal")
+    saml = '{"idp_entity_id": "https://idp.example.test", "group_attribute": "groups"}'
+    made = record("sso connections create", "acme", "--name", "Okta", "--protocol", "saml")
+    record("sso connections update", "acme", str(made["id"]), "--config", saml)
+    record("sso connections list", "acme")
+    record("sso sp-metadata", "acme")
 
     assert set(outputs) == _json_commands(main)
     # Nested objects are present, so their keys are checked too.

@@ -22,6 +22,7 @@ def test_main_holds_every_command() -> None:
         "secrets",
         "serve",
         "settings",
+        "sso",
         "status",
         "tenant",
         "token",

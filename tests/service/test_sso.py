@@ -18,6 +18,7 @@ from scimgate.service import settings as settings_service
 from scimgate.service import sso, users
 from scimgate.service.clock import utcnow
 from scimgate.service.scope import Limits, TenantScope
+from scimgate.service.status import provisioning_status
 from scimgate.storage.audit import AuditEntry, AuditFilter
 from scimgate.storage.database import Database
 from scimgate.storage.events import StoredEvent
@@ -121,6 +122,14 @@ def test_jit_creates_the_user_and_the_code_gives_its_profile(
     assert types == ["user.created", "user.roles_changed", "user.signed_in"]
     created = events_of(db, acme)[0]
     assert created.data["source"] == "sso"
+    # Shaped like the SCIM-made user.created: the full User, enabled, the reason.
+    assert created.data["user"]["name"]["givenName"] == "Ada"
+    assert created.data["user"]["meta"]["resourceType"] == "User"
+    assert (created.data["enabled"], created.data["deactivationReason"]) == (True, None)
+    signed_in = events_of(db, acme)[-1]
+    assert signed_in.data["connection"] == {"id": okta.id, "name": "Okta", "protocol": "saml"}
+    assert signed_in.data["jit"] is True
+    assert signed_in.data["user"]["enabled"] is True
     rows = audit_of(db, acme)
     assert [(r.status, r.resource_id, r.token_name, r.idp) for r in rows] == [
         (200, profile["userId"], "Okta", "saml")
@@ -200,6 +209,10 @@ def test_two_candidates_are_refused_never_merged(
     rows = audit_of(db, acme)
     assert [(r.status, r.scim_type) for r in rows] == [(403, "ambiguous_user")]
     assert "user.signed_in" not in [e.type for e in events_of(db, acme)]
+    # A person's refused sign-in is not a provisioning error of the tenant's IdP.
+    status = provisioning_status(db, acme)
+    assert status.last_error is None
+    assert status.last_idp is None
 
 
 def test_a_deactivated_user_is_refused(db: Database, acme: Tenant, sso_settings: Settings) -> None:

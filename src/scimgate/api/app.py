@@ -12,14 +12,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from scimgate.api import manage_routes, read_routes, status_routes
+from scimgate.api import manage_routes, read_routes, sso_routes, status_routes
 from scimgate.api.errors import install_error_handlers
 from scimgate.api.models import Problem
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": text}
     for status, text in (
-        (400, "Invalid value (bad cursor, timestamp, role, path...)"),
+        (400, "Invalid value (bad cursor, timestamp, role, path...) or SSO code (invalid_grant)"),
         (401, "Missing, malformed, unknown or revoked API key"),
         (403, "The API key may not act on this tenant"),
         (404, "Unknown tenant or resource"),
@@ -44,4 +44,5 @@ def create_api() -> FastAPI:
     api.include_router(read_routes.router)
     api.include_router(manage_routes.router)
     api.include_router(status_routes.router)
+    api.include_router(sso_routes.router)
     return api

@@ -14,8 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 from scimgate.model.entities import ScimToken, Tenant, TenantSettings
+from scimgate.model.sso import Connection
 from scimgate.service.app_view import AppGroup, AppUser, EventPage, Page, StoredEvent
 from scimgate.service.roles import RoleRow, RuleRow
+from scimgate.service.sso import SpUrls
 
 
 def _timestamp(value: datetime) -> str:
@@ -317,3 +319,126 @@ class EventList(_Out):
     @classmethod
     def of(cls, page: EventPage, tenant: str) -> EventList:
         return cls(items=[EventOut.of(e, tenant) for e in page.items], next=page.next)
+
+
+# -- single sign-on ---------------------------------------------------------------------
+
+
+class SpValues(_Out):
+    """What the IdP's administrator copies into the IdP (the same for every connection)."""
+
+    entity_id: str
+    acs_url: str
+    metadata_url: str
+    oidc_callback_url: str
+
+    @classmethod
+    def of(cls, urls: SpUrls) -> SpValues:
+        return cls(
+            entity_id=urls.entity_id,
+            acs_url=urls.acs_url,
+            metadata_url=urls.metadata_url,
+            oidc_callback_url=urls.oidc_callback_url,
+        )
+
+
+class SsoConnectionOut(_Out):
+    id: int
+    name: str
+    protocol: Literal["saml", "oidc"]
+    enabled: bool
+    jit: bool = Field(description="Create a user who signs in and matches nobody.")
+    jit_requires_scim: bool = Field(
+        description="Refuse people SCIM has not provisioned, even with `jit` on."
+    )
+    match_by: Literal["subject", "email"]
+    allow_idp_initiated: bool
+    groups_to_roles: bool = Field(
+        description="The IdP's group values feed the tenant's role mappings."
+    )
+    config: dict[str, Any] = Field(
+        description="Protocol settings (SAML: `idp_entity_id`, `idp_sso_url`, "
+        "`idp_certificates`...; OIDC: `issuer`, `client_id`, `scopes`, `groups_claim`)."
+    )
+    has_client_secret: bool
+    created_at: Timestamp
+    updated_at: Timestamp | None
+    sp: SpValues
+
+    @classmethod
+    def of(cls, connection: Connection, urls: SpUrls) -> SsoConnectionOut:
+        return cls(
+            id=connection.id,
+            name=connection.name,
+            protocol=connection.protocol,
+            enabled=connection.enabled,
+            jit=connection.jit,
+            jit_requires_scim=connection.jit_requires_scim,
+            match_by=connection.match_by,
+            allow_idp_initiated=connection.allow_idp_initiated,
+            groups_to_roles=connection.groups_to_roles,
+            config=dict(connection.config),
+            has_client_secret=connection.has_client_secret,
+            created_at=connection.created_at,
+            updated_at=connection.updated_at,
+            sp=SpValues.of(urls),
+        )
+
+
+class SsoConnectionList(_Out):
+    items: list[SsoConnectionOut]
+
+
+class SsoConnectionPatch(_In):
+    """Only the fields sent change."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    enabled: bool | None = None
+    jit: bool | None = None
+    jit_requires_scim: bool | None = None
+    match_by: Literal["subject", "email"] | None = None
+    allow_idp_initiated: bool | None = None
+    groups_to_roles: bool | None = None
+    config: dict[str, Any] | None = None
+    client_secret: str | None = Field(
+        default=None, min_length=1, max_length=4096, description="OIDC; stored sealed."
+    )
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True, exclude={"client_secret"}, by_alias=False)
+
+
+class SsoConnectionIn(SsoConnectionPatch):
+    name: str = Field(min_length=1, max_length=200, examples=["Okta"])
+    protocol: Literal["saml", "oidc"]
+
+
+class SsoTokenIn(_In):
+    code: str = Field(min_length=1, max_length=200, description="The `code` of the redirect.")
+
+
+class SsoNameOut(_Out):
+    given_name: str | None
+    family_name: str | None
+    formatted: str | None
+
+
+class SsoConnectionRef(_Out):
+    id: int
+    name: str
+    protocol: str
+
+
+class SsoProfile(_Out):
+    """Who signed in: the scimgate user, as the host app should let them in."""
+
+    user_id: str
+    tenant: str
+    email: str | None
+    user_name: str
+    name: SsoNameOut
+    enabled: bool
+    roles: list[str]
+    groups: list[str] = Field(description="The group values the IdP asserted.")
+    connection: SsoConnectionRef
+    claims: dict[str, Any] = Field(description="The attributes or claims the IdP sent.")

@@ -13,6 +13,7 @@ here, once:
   ``settings`` (settings.py): mirrors of the host-app API
 * ``webhook`` (webhooks.py), ``worker`` (worker.py): webhooks and their delivery
 * ``secrets reseal`` (secrets.py): seal stored secrets with the current SECRET_KEY
+* ``sso`` (sso.py): single sign-on connections and the SP values
 
 Every ``--json`` output uses camelCase keys, like SCIM and the host API; these
 shapes are a contract other tools rely on (docs/reference/cli.md).
@@ -30,6 +31,7 @@ from scimgate.cli import (
     secrets,
     serve,
     settings,
+    sso,
     status,
     tenants,
     tokens,
@@ -64,3 +66,4 @@ main.add_command(settings.settings_group)
 main.add_command(webhooks.webhook)
 main.add_command(worker.worker)
 main.add_command(secrets.secrets)
+main.add_command(sso.sso_group)

@@ -48,12 +48,13 @@ from scimgate.model.sso import (
 )
 from scimgate.service import lifecycle
 from scimgate.service.clock import utcnow
+from scimgate.service.resources import render_user
+from scimgate.storage.audit import SIGN_IN
 from scimgate.storage.database import Database
 from scimgate.storage.events import NewEvent
 from scimgate.storage.repository import TenantRepository
 from scimgate.storage.rows import UserRow
 
-SIGN_IN = "SignIn"  # the audit log's resource type for sign-in attempts
 _MAX_DETAIL = 300
 
 
@@ -244,11 +245,26 @@ def _user_name(identity: ExternalIdentity) -> str:
     return user_name
 
 
+def _user_event(kind: str, row: UserRow, base_url: str, **extra: Any) -> NewEvent:
+    """``user.created`` / ``user.updated`` as SCIM writes them: the full User and its state."""
+    body = render_user(row, base_url, None).body
+    return lifecycle.user_event(
+        kind,
+        row.id,
+        body,
+        enabled=row.enabled,
+        deactivationReason=row.deactivation_reason,
+        source="sso",
+        **extra,
+    )
+
+
 def _create(
     repo: TenantRepository,
     tenant_settings: TenantSettings,
     identity: ExternalIdentity,
     connection: Connection,
+    base_url: str,
 ) -> tuple[UserRow, list[NewEvent]]:
     user_name = _user_name(identity)
     doc = _mapped_doc({"userName": user_name, "active": True}, identity)
@@ -272,18 +288,12 @@ def _create(
             "scimgate does not merge accounts",
         )
     row = UserRow(user_id, user_name, None, True, now, now, 1, doc, enabled, reason)
-    event = lifecycle.user_event(
-        USER_CREATED,
-        user_id,
-        row.snapshot(),
-        source="sso",
-        connection={"id": connection.id, "name": connection.name},
-    )
-    return row, [event]
+    connection_ref = {"id": connection.id, "name": connection.name}
+    return row, [_user_event(USER_CREATED, row, base_url, connection=connection_ref)]
 
 
 def _update(
-    repo: TenantRepository, row: UserRow, identity: ExternalIdentity
+    repo: TenantRepository, row: UserRow, identity: ExternalIdentity, base_url: str
 ) -> tuple[UserRow, list[NewEvent]]:
     doc = _mapped_doc(row.doc, identity)
     if doc == row.doc:
@@ -304,9 +314,7 @@ def _update(
     ):
         raise SsoRejected("conflict", "the user changed during the sign-in; sign in again")
     updated = replace(row, doc=doc, version=row.version + 1, last_modified=now)
-    return updated, [
-        lifecycle.user_event(USER_UPDATED, row.id, updated.snapshot(), source="sso"),
-    ]
+    return updated, [_user_event(USER_UPDATED, updated, base_url)]
 
 
 def _refuse_unknown(connection: Connection, identity: ExternalIdentity) -> SsoRejected:
@@ -412,18 +420,19 @@ def _sign_in(
     if not connection.enabled:
         raise SsoRejected("connection_disabled", f"the connection {connection.name!r} is off")
     redirect_uri, host_state = _redirect(settings, connection, pending, relay_state)
+    base_url = settings.scim_base_url(tenant.slug)
     with db.tenant(tenant.id, write=True) as repo:
-        tenant_settings = TenantSettings.from_dict(repo.app.settings(for_update=True))
+        tenant_settings = TenantSettings.from_dict(repo.app.settings())
         row = _find_user(repo, connection, identity)
         jit = row is None
         if row is None:
             if not connection.jit or connection.jit_requires_scim:
                 raise _refuse_unknown(connection, identity)
-            row, found = _create(repo, tenant_settings, identity, connection)
+            row, found = _create(repo, tenant_settings, identity, connection, base_url)
         else:
             if not row.enabled:
                 raise _disabled(row)
-            row, found = _update(repo, row, identity)
+            row, found = _update(repo, row, identity, base_url)
         now = utcnow()
         repo.sso.link(connection.id, identity.subject, row.id, now)
         groups_moved = connection.groups_to_roles and repo.sso.set_groups(row.id, identity.groups)

@@ -64,6 +64,7 @@ __all__ = [
     "exchange_code",
     "get_connection",
     "list_connections",
+    "new_protocol_ref",
     "pick_connection",
     "record_refusal",
     "remember_assertion",

@@ -1,4 +1,5 @@
-"""What the SSO routes share: the database and settings, the client, the refusal page."""
+"""What the SSO routes share (the core, SAML and OIDC routes alike): the database and
+settings, the path's tenant, the client, and the refusal page."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from scimgate.config import Settings
 from scimgate.errors import SsoRejected
 from scimgate.model.entities import Tenant
 from scimgate.service import sso
+from scimgate.service.tenants import TenantNotFound, get_tenant
 from scimgate.storage.database import Database
 
 _templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -26,6 +28,19 @@ def database_of(request: Request) -> Database:
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def tenant_of(request: Request) -> Tenant:
+    """The path's tenant (blocking: call it in the thread pool); an unknown or disabled
+    one is refused like any other check."""
+    slug = request.path_params["tenant"]
+    try:
+        tenant = get_tenant(database_of(request), slug)
+    except TenantNotFound:
+        raise SsoRejected("tenant", f"there is no tenant {slug!r}") from None
+    if tenant.disabled:
+        raise SsoRejected("tenant", f"the tenant {slug!r} is disabled")
+    return tenant
 
 
 def client_of(request: Request) -> sso.ClientInfo:

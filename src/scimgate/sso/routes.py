@@ -18,22 +18,9 @@ from starlette.routing import BaseRoute, Route
 from scimgate.errors import SsoRejected
 from scimgate.model.entities import Tenant
 from scimgate.service import sso
-from scimgate.service.tenants import TenantNotFound, get_tenant
 from scimgate.sso.oidc_routes import oidc_routes
-from scimgate.sso.pages import database_of, refuse, settings_of
+from scimgate.sso.pages import database_of, refuse, settings_of, tenant_of
 from scimgate.sso.saml_routes import saml_routes
-
-
-def tenant_of(request: Request) -> Tenant:
-    """The path's tenant; an unknown or disabled one is refused like any other check."""
-    slug = request.path_params["tenant"]
-    try:
-        tenant = get_tenant(database_of(request), slug)
-    except TenantNotFound:
-        raise SsoRejected("tenant", f"there is no tenant {slug!r}") from None
-    if tenant.disabled:
-        raise SsoRejected("tenant", f"the tenant {slug!r} is disabled")
-    return tenant
 
 
 def _connection_id(raw: str | None) -> int | None:

@@ -17,6 +17,9 @@ import sqlalchemy as sa
 from scimgate.storage.tables import audit_log, groups, users
 
 _OUTCOME_OK = audit_log.c.status < 400
+# Sign-in attempts (single sign-on) share the log; provisioning status is about SCIM only.
+SIGN_IN = "SignIn"
+_SCIM_ONLY = sa.or_(audit_log.c.resource_type.is_(None), audit_log.c.resource_type != SIGN_IN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,7 @@ class AuditFilter:
     resource_type: str | None = None
     since: datetime | None = None
     before_id: int | None = None  # cursor: entries older than this id
+    scim_only: bool = False  # leave out sign-in attempts
 
 
 def _entry(row: Any) -> AuditEntry:
@@ -97,22 +101,27 @@ class AuditStore:
             query = query.where(audit_log.c.occurred_at >= where.since)
         if where.before_id is not None:
             query = query.where(audit_log.c.id < where.before_id)
+        if where.scim_only:
+            query = query.where(_SCIM_ONLY)
         query = query.order_by(audit_log.c.id.desc()).limit(limit)
         return [_entry(row) for row in self._conn.execute(query)]
 
     def latest(
         self, *, failures_only: bool = False, since: datetime | None = None
     ) -> AuditEntry | None:
-        where = AuditFilter(outcome="failure" if failures_only else None, since=since)
+        """The newest SCIM request (sign-in attempts left out), or the newest failed one."""
+        where = AuditFilter(
+            outcome="failure" if failures_only else None, since=since, scim_only=True
+        )
         found = self.page(where, 1)
         return found[0] if found else None
 
     def counts_since(self, since: datetime) -> list[tuple[str, str | None, bool, int]]:
-        """(method, resource_type, succeeded, count) for entries since ``since``."""
+        """(method, resource_type, succeeded, count) for SCIM requests since ``since``."""
         ok = sa.case((_OUTCOME_OK, True), else_=False).label("ok")
         query = (
             sa.select(audit_log.c.method, audit_log.c.resource_type, ok, sa.func.count())
-            .where(self._mine, audit_log.c.occurred_at >= since)
+            .where(self._mine, audit_log.c.occurred_at >= since, _SCIM_ONLY)
             .group_by(audit_log.c.method, audit_log.c.resource_type, ok)
         )
         return [(r[0], r[1], bool(r[2]), int(r[3])) for r in self._conn.execute(query)]
