@@ -82,7 +82,7 @@ def _ensure_installed() -> None:
             _unavailable(f"`npm ci` in {OP_DIR.name} failed: {done.stderr.strip()[-500:]}")
 
 
-def client(
+def registered_client(
     client_id: str,
     secret: str,
     redirect_uris: Sequence[str],

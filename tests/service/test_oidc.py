@@ -30,7 +30,7 @@ from scimgate.errors import SsoRejected
 from scimgate.service.egress import EgressPolicy
 from scimgate.service.oidc import ClientConfig, OidcClient, Tokens, identity_from_claims
 from tests.egress import LOOPBACK, PUBLIC_ADDRESS
-from tests.idps.oidc_op import RunningOp, client, running_op, sign_in
+from tests.idps.oidc_op import RunningOp, registered_client, running_op, sign_in
 
 ACME_CALLBACK = "http://127.0.0.1:9/sso/acme/oidc/callback"
 GLOBEX_CALLBACK = "http://127.0.0.1:9/sso/globex/oidc/callback"
@@ -42,8 +42,10 @@ SCOPES = ("openid", "email", "profile", "groups")
 @pytest.fixture(scope="module")
 def op(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningOp]:
     clients = [
-        client("scimgate-acme", ACME_SECRET, [ACME_CALLBACK]),
-        client("scimgate-globex", GLOBEX_SECRET, [GLOBEX_CALLBACK], "client_secret_post"),
+        registered_client("scimgate-acme", ACME_SECRET, [ACME_CALLBACK]),
+        registered_client(
+            "scimgate-globex", GLOBEX_SECRET, [GLOBEX_CALLBACK], "client_secret_post"
+        ),
     ]
     with running_op(clients, tmp_path_factory.mktemp("op")) as running:
         yield running
@@ -181,7 +183,7 @@ def test_client_secret_post_works_for_a_client_registered_so(op: RunningOp, rp: 
 
 
 def test_groups_come_from_userinfo_when_the_id_token_lacks_them(tmp_path: Path) -> None:
-    clients = [client("scimgate-acme", ACME_SECRET, [ACME_CALLBACK])]
+    clients = [registered_client("scimgate-acme", ACME_SECRET, [ACME_CALLBACK])]
     with running_op(clients, tmp_path, conform_id_token_claims=True) as strict_op:
         oidc = OidcClient(LOOPBACK)
         config = acme(strict_op)

@@ -15,12 +15,12 @@ from starlette.testclient import TestClient
 
 from scimgate.config import Settings
 from scimgate.model.entities import Tenant
+from scimgate.service import api_keys, sso
 from scimgate.service import roles as role_service
-from scimgate.service import sso
 from scimgate.service.sealing import SSO_CLIENT_SECRET, Keyring
 from scimgate.storage.audit import AuditFilter
 from scimgate.storage.database import Database
-from tests.idps.oidc_op import RunningOp, client, running_op, sign_in
+from tests.idps.oidc_op import RunningOp, registered_client, running_op, sign_in
 
 PUBLIC_URL = "https://scim.example.test"
 HOST = "https://app.example.test/callback"
@@ -30,7 +30,7 @@ SECRET = "acme-secret-for-tests-only-0123456789"
 
 @pytest.fixture(scope="module")
 def op(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningOp]:
-    clients = [client("scimgate-acme", SECRET, [CALLBACK])]
+    clients = [registered_client("scimgate-acme", SECRET, [CALLBACK])]
     with running_op(clients, tmp_path_factory.mktemp("op")) as running:
         yield running
 
@@ -92,6 +92,17 @@ def to_provider(client: TestClient, state: str = "host-state-1") -> str:
     return second.headers["location"]
 
 
+def exchange(client: TestClient, db: Database, tenant: Tenant, code: str) -> dict[str, Any]:
+    """The host app's server-side exchange at the host API, with the tenant's API key."""
+    key = api_keys.create_api_key(db, tenant, "host app").secret
+    answer = client.post(
+        "/api/v1/sso/token", json={"code": code}, headers={"authorization": f"Bearer {key}"}
+    )
+    assert answer.status_code == 200, answer.text
+    profile: dict[str, Any] = answer.json()
+    return profile
+
+
 def sign_ins(db: Database, tenant: Tenant) -> list[Any]:
     with db.tenant(tenant.id) as repo:
         return repo.audit.page(AuditFilter(resource_type="SignIn"), 100)
@@ -110,7 +121,7 @@ def test_alice_signs_in_is_created_and_gets_roles_from_her_groups(
     assert f"{back.scheme}://{back.netloc}{back.path}" == HOST
     query = parse_qs(back.query)
     assert query["state"] == ["host-state-1"]
-    profile = sso.exchange_code(db, query["code"][0], caller_tenant_id=acme.id)
+    profile = exchange(client, db, acme, query["code"][0])
     assert profile["email"] == "alice@example.test"
     assert profile["name"]["givenName"] == "Alice"
     assert profile["groups"] == ["scim-admins", "engineering"]
@@ -133,7 +144,7 @@ def test_roles_come_from_the_groups_in_the_id_token(
     callback = sign_in(op, to_provider(client), "alice", stop_at=CALLBACK)
     answer = client.get(local(callback), follow_redirects=False)
     code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
-    profile = sso.exchange_code(db, code, caller_tenant_id=acme.id)
+    profile = exchange(client, db, acme, code)
     assert profile["roles"] == ["tenant_admin"]  # single mode: the strongest rule wins
     with db.tenant(acme.id) as repo:
         types = [event.type for event in repo.events.after(0, 1000)]
@@ -164,7 +175,7 @@ def test_a_callback_with_a_forged_state_is_refused_and_the_real_one_still_works(
     real = client.get(local(callback), follow_redirects=False)
     assert real.status_code == 303, real.text
     code = parse_qs(urlsplit(real.headers["location"]).query)["code"][0]
-    assert sso.exchange_code(db, code, caller_tenant_id=acme.id)["roles"] == ["member"]
+    assert exchange(client, db, acme, code)["roles"] == ["member"]
 
 
 def test_a_wrong_client_secret_is_refused_with_its_reason(

@@ -30,8 +30,14 @@ from scimgate.service import sso
 from scimgate.service.egress import EgressPolicy
 from scimgate.service.oidc import DEFAULT_SCOPES, ClientConfig, OidcClient
 from scimgate.service.sealing import SSO_CLIENT_SECRET, Keyring
-from scimgate.service.tenants import TenantNotFound, get_tenant
-from scimgate.sso.pages import client_of, database_of, refusal_page, refuse, settings_of
+from scimgate.sso.pages import (
+    client_of,
+    database_of,
+    refusal_page,
+    refuse,
+    settings_of,
+    tenant_of,
+)
 
 _NO_STORE = {"Cache-Control": "no-store"}
 _client_lock = threading.Lock()
@@ -46,17 +52,6 @@ def _oidc(request: Request) -> OidcClient:
             client = OidcClient(EgressPolicy.from_settings(settings_of(request)))
             state.oidc_client = client
     return client
-
-
-def _tenant(request: Request) -> Tenant:
-    slug = request.path_params["tenant"]
-    try:
-        tenant = get_tenant(database_of(request), slug)
-    except TenantNotFound:
-        raise SsoRejected("tenant", f"there is no tenant {slug!r}") from None
-    if tenant.disabled:
-        raise SsoRejected("tenant", f"the tenant {slug!r} is disabled")
-    return tenant
 
 
 def _scopes(raw: object) -> tuple[str, ...]:
@@ -124,7 +119,7 @@ async def start(request: Request) -> Response:
     tenant: Tenant | None = None
     connection: sso.Connection | None = None
     try:
-        tenant = await run_in_threadpool(_tenant, request)
+        tenant = await run_in_threadpool(tenant_of, request)
         connection = await run_in_threadpool(_oidc_connection, request, tenant)
         url = await run_in_threadpool(_begin, request, tenant, connection)
     except SsoRejected as rejection:
@@ -171,7 +166,7 @@ async def callback(request: Request) -> Response:
     tenant: Tenant | None = None
     connection: sso.Connection | None = None
     try:
-        tenant = await run_in_threadpool(_tenant, request)
+        tenant = await run_in_threadpool(tenant_of, request)
         found, pending = await run_in_threadpool(_pending, request, tenant)
         connection = found
         identity = await run_in_threadpool(_identity, request, tenant, found, pending)
