@@ -8,6 +8,12 @@ Beside it, the signature check alone (``joserfc.jws.deserialize_compact``),
 which is the floor. Discovery and the JWKS are fetched once, before timing, as
 a running server has them cached.
 
+With ``--round-trip N`` it also starts the test OpenID Provider
+(``tests/idps/oidc_provider``, node) and signs in N times through it, timing
+the callback's work in scimgate (``OidcClient.sign_in``: the code exchange at
+the provider's token endpoint, then the ID token validation) apart from the
+provider's own login pages.
+
 Prints a table and one JSON line (``{"bench": "oidc_verify", ...}``).
 """
 
@@ -16,13 +22,17 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import ip_network
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from joserfc import jws
 from joserfc.jwk import ECKey, Key, RSAKey
@@ -122,16 +132,54 @@ def measure(alg: str, runs: int) -> dict[str, dict[str, float]]:
     return {"validate_id_token": _summary(validate), "signature_only": _summary(verify)}
 
 
+def round_trip(runs: int) -> dict[str, dict[str, float]]:
+    """Sign-ins through the real test provider: its pages, then scimgate's callback work."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.idps.oidc_op import registered_client, running_op, sign_in
+
+    callback = "http://127.0.0.1:9/sso/bench/oidc/callback"
+    secret = "bench-secret-0123456789abcdef0123"
+    egress = EgressPolicy(allowed_networks=(ip_network("127.0.0.1/32"),))
+    pages, finish = [], []
+    with tempfile.TemporaryDirectory() as scratch:
+        clients = [registered_client(CLIENT_ID, secret, [callback])]
+        with running_op(clients, Path(scratch)) as op:
+            client = OidcClient(egress)
+            scopes = ("openid", "email", "profile", "groups")
+            config = ClientConfig(op.issuer, CLIENT_ID, secret, callback, scopes)
+            for _ in range(runs + 2):
+                start = time.perf_counter()
+                request = client.authorization_request(config)
+                url = sign_in(op, request.url, "alice", stop_at=callback)
+                middle = time.perf_counter()
+                params = dict(parse_qsl(urlsplit(url).query))
+                client.sign_in(
+                    config,
+                    params,
+                    state=request.state,
+                    nonce=request.nonce,
+                    code_verifier=request.code_verifier,
+                )
+                pages.append((middle - start) * 1000)
+                finish.append((time.perf_counter() - middle) * 1000)
+            client.close()
+    # the first two warm the provider and the caches
+    return {"provider_pages": _summary(pages[2:]), "callback": _summary(finish[2:])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--round-trip", type=int, default=0, metavar="N")
     args = parser.parse_args()
     results = {alg: measure(alg, args.runs) for alg in ("RS256", "ES256")}
-    print(f"ID token validation, {args.runs} runs each")
-    print(f"{'alg':6} {'what':18} {'median ms':>10} {'p95 ms':>8}")
+    if args.round_trip:
+        results["sign_in"] = round_trip(args.round_trip)
+    print(f"ID token validation, {args.runs} runs each; sign-ins: {args.round_trip}")
+    print(f"{'alg':8} {'what':18} {'median ms':>10} {'p95 ms':>8}")
     for alg, figures in results.items():
         for what, summary in figures.items():
-            print(f"{alg:6} {what:18} {summary['median_ms']:>10} {summary['p95_ms']:>8}")
+            print(f"{alg:8} {what:18} {summary['median_ms']:>10} {summary['p95_ms']:>8}")
     print(json.dumps({"bench": "oidc_verify", "runs": args.runs, "results": results}))
 
 
