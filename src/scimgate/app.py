@@ -16,6 +16,7 @@ from scimgate import observability
 from scimgate.admin.directory_routes import directory_routes
 from scimgate.admin.headers import SecurityHeaders
 from scimgate.admin.routes import admin_routes
+from scimgate.admin.sso_routes import sso_routes as admin_sso_routes
 from scimgate.api.app import create_api
 from scimgate.api.deps import attach as attach_api
 from scimgate.config import Settings
@@ -97,7 +98,12 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             Route("/readyz", readyz),
             Mount("/scim/v2/{tenant}", app=DrainRefusedBody(AuditedScim(Router(scim_routes())))),
             Mount("/api", app=api),
-            Mount("/admin", app=SecurityHeaders(Router(admin_routes() + directory_routes()))),
+            Mount(
+                "/admin",
+                app=SecurityHeaders(
+                    Router(admin_routes() + directory_routes() + admin_sso_routes())
+                ),
+            ),
             Mount("/sso", app=Router(sso_routes())),
         ],
         exception_handlers={

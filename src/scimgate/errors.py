@@ -116,6 +116,8 @@ class SsoRejected(Forbidden):
 
     def __init__(self, check: str, detail: str) -> None:
         self.check = check
+        # Set once the refusal has its audit row, so an outer handler does not write another.
+        self.recorded = False
         super().__init__(detail)
 
 

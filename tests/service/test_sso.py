@@ -206,6 +206,9 @@ def test_two_candidates_are_refused_never_merged(
     with pytest.raises(SsoRejected) as refused:
         sign_in(db, acme, okta, identity(), sso_settings)
     assert refused.value.check == "ambiguous_user"
+    # Recorded once, however many layers pass the refusal on.
+    assert refused.value.recorded
+    sso.record_refusal(db, acme, okta, refused.value, client=CLIENT)
     rows = audit_of(db, acme)
     assert [(r.status, r.scim_type) for r in rows] == [(403, "ambiguous_user")]
     assert "user.signed_in" not in [e.type for e in events_of(db, acme)]

@@ -39,7 +39,9 @@ TENANT_STORES = frozenset(
 # Statement builders the tenant stores run on their own connection, inside their scope.
 STORE_STATEMENTS = frozenset({"filters", "staging", "lifecycle_sql"})
 # Cross-tenant on a connection that ``Database.directory()`` opens.
-CROSS_TENANT_ON_DIRECTORY = frozenset({"directory", "api_keys", "deliveries", "webhook_secrets"})
+CROSS_TENANT_ON_DIRECTORY = frozenset(
+    {"directory", "api_keys", "deliveries", "webhook_secrets", "sso_secrets"}
+)
 # Cross-tenant, opening the engine themselves for the operator, the worker and the recorder.
 CROSS_TENANT_OWN_ENGINE = frozenset(
     {"admins", "audit_writer", "backlog", "integrity", "tenant_activity"}

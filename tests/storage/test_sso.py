@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography import x509
 
+from scimgate.config import Settings
 from scimgate.errors import Conflict
 from scimgate.events.housekeeping import purge_sso_state
 from scimgate.model.entities import Tenant
@@ -16,6 +17,7 @@ from scimgate.model.sso import IssuedCode, Pending
 from scimgate.service import sso
 from scimgate.service.clock import utcnow
 from scimgate.service.sealing import SSO_CLIENT_SECRET, SSO_SP_KEY, Keyring
+from scimgate.service.secrets import reseal
 from scimgate.storage.database import Database
 from scimgate.storage.tables import sso_codes, sso_connections, sso_pending, sso_seen_assertions
 from tests.service.test_sso import scim_user
@@ -113,3 +115,32 @@ def test_asserted_groups_are_replaced_and_scoped(
         assert repo.sso.groups_of(user_id) == ["Sales"]
     with db.tenant(other.id) as repo:
         assert repo.sso.groups_of(user_id) == []
+
+
+def test_reseal_moves_sso_secrets_to_the_current_key(
+    db: Database, make_tenant: Callable[..., Tenant]
+) -> None:
+    old = Settings(secret_key="first-key-0123456789abcdefgh", _env_file=None)  # type: ignore[call-arg]
+    new = Settings(
+        secret_key="second-key-0123456789abcdefg",
+        secret_key_previous="first-key-0123456789abcdefgh",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    acme = make_tenant("acme")
+    oidc = sso.create_connection(
+        db,
+        acme,
+        {"name": "Entra", "protocol": "oidc"},
+        client_secret="s3cret",
+        keyring=Keyring.from_settings(old, SSO_CLIENT_SECRET),
+    )
+    pair = sso.sp_keys(db, acme, Keyring.from_settings(old, SSO_SP_KEY))
+    report = reseal(db, new, batch=1)
+    assert (report.resealed, report.unopened) == (2, [])
+    # Only the current key is needed now.
+    current = Settings(secret_key="second-key-0123456789abcdefg", _env_file=None)  # type: ignore[call-arg]
+    assert sso.client_secret(db, acme, oidc, Keyring.from_settings(current, SSO_CLIENT_SECRET)) == (
+        "s3cret"
+    )
+    assert sso.sp_keys(db, acme, Keyring.from_settings(current, SSO_SP_KEY)).key_pem == pair.key_pem
+    assert reseal(db, new).current == 2

@@ -1,7 +1,7 @@
 """Secrets at rest: sealed with a key derived from ``SCIMGATE_SECRET_KEY``.
 
-A secret scimgate must use again later (a webhook's signing secret; single
-sign-on client secrets and private keys will follow) cannot be hashed like a
+A secret scimgate must use again later (a webhook's signing secret, a single
+sign-on client secret, a tenant's SAML SP private key) cannot be hashed like a
 token, so it is encrypted before it reaches the database. Each kind of secret
 has its own *purpose* label, and the key is derived from ``SECRET_KEY`` and
 that label with HKDF-SHA256, so one kind's ciphertext never opens as another.

@@ -9,11 +9,21 @@ behind, the previous keys can be dropped (docs/how-to/rotate-secret-key.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from scimgate.config import Settings
-from scimgate.service.sealing import WEBHOOK_SECRET, Keyring, UnsealError, is_sealed
+from scimgate.service.sealing import (
+    SSO_CLIENT_SECRET,
+    SSO_SP_KEY,
+    WEBHOOK_SECRET,
+    Keyring,
+    UnsealError,
+    is_sealed,
+)
 from scimgate.storage.database import Database
+from scimgate.storage.directory import Directory
 
 __all__ = ["ResealReport", "Unopened", "reseal"]
 
@@ -42,27 +52,68 @@ class ResealReport:
 def reseal(db: Database, settings: Settings, *, batch: int = DEFAULT_BATCH) -> ResealReport:
     """Seal every stored secret with the current key, ``batch`` rows per transaction.
 
-    Each kind of secret has its own keyring (its own purpose label); today
-    that is the webhooks' signing secrets.
+    Each kind of secret has its own keyring (its own purpose label): the
+    webhooks' signing secrets, the SSO connections' client secrets and the
+    tenants' SAML SP private keys.
 
     Idempotent: a second run finds every value current and writes nothing. A
     row changed by someone else between the read and the write is left to them.
     """
     if batch < 1:
         raise ValueError("batch must be at least 1")
-    keyring = Keyring.from_settings(settings, WEBHOOK_SECRET)
     report = ResealReport()
-    after = ""
+    _reseal_kind(db, settings, batch, report, _WEBHOOKS)
+    _reseal_kind(db, settings, batch, report, _SSO_CLIENT_SECRETS)
+    _reseal_kind(db, settings, batch, report, _SSO_SP_KEYS)
+    return report
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    name: str
+    purpose: bytes
+    start: Any  # the id before the first
+    page: Callable[[Directory, Any, int], list[tuple[Any, str]]]
+    replace: Callable[[Directory, Any, str, str], bool]
+
+
+_WEBHOOKS = _Kind(
+    "webhook",
+    WEBHOOK_SECRET,
+    "",
+    lambda d, after, n: d.webhook_secrets.page(after, n),
+    lambda d, item, old, new: d.webhook_secrets.replace(item, old, new),
+)
+_SSO_CLIENT_SECRETS = _Kind(
+    "sso_connection",
+    SSO_CLIENT_SECRET,
+    0,
+    lambda d, after, n: d.sso_secrets.client_secrets(after, n),
+    lambda d, item, old, new: d.sso_secrets.replace_client_secret(item, old, new),
+)
+_SSO_SP_KEYS = _Kind(
+    "sso_sp_key",
+    SSO_SP_KEY,
+    0,
+    lambda d, after, n: d.sso_secrets.sp_keys(after, n),
+    lambda d, item, old, new: d.sso_secrets.replace_sp_key(item, old, new),
+)
+
+
+def _reseal_kind(
+    db: Database, settings: Settings, batch: int, report: ResealReport, kind: _Kind
+) -> None:
+    keyring = Keyring.from_settings(settings, kind.purpose)
+    after = kind.start
     while True:
         with db.directory(write=True) as directory:
-            store = directory.webhook_secrets
-            page = store.page(after, batch)
-            for webhook_id, stored in page:
-                fresh = _reseal_one(keyring, "webhook", webhook_id, stored, report)
+            page = kind.page(directory, after, batch)
+            for item_id, stored in page:
+                fresh = _reseal_one(keyring, kind.name, str(item_id), stored, report)
                 if fresh is not None:
-                    store.replace(webhook_id, stored, fresh)
+                    kind.replace(directory, item_id, stored, fresh)
         if len(page) < batch:
-            return report
+            return
         after = page[-1][0]
 
 

@@ -138,7 +138,10 @@ def record_refusal(
     client: ClientInfo,
     route: tuple[str, str] | None = None,
 ) -> None:
-    """The audit row of a refused sign-in (the console and ``doctor`` list them)."""
+    """The audit row of a refused sign-in (the console and ``doctor`` list them); once
+    per rejection, however many layers it passes through."""
+    if rejection.recorded:
+        return
     row = _audit_row(
         tenant,
         connection,
@@ -150,6 +153,7 @@ def record_refusal(
     )
     with db.tenant(tenant.id, write=True) as repo:
         repo.sso.record_sign_in(row)
+    rejection.recorded = True
 
 
 # -- finding the user ---------------------------------------------------------------
@@ -419,6 +423,8 @@ def _sign_in(
 ) -> str:
     if not connection.enabled:
         raise SsoRejected("connection_disabled", f"the connection {connection.name!r} is off")
+    if pending is not None and pending.connection_id != connection.id:
+        raise SsoRejected("state", "the sign-in was started through another connection")
     redirect_uri, host_state = _redirect(settings, connection, pending, relay_state)
     base_url = settings.scim_base_url(tenant.slug)
     with db.tenant(tenant.id, write=True) as repo:

@@ -3,6 +3,8 @@ settings, the path's tenant, the client, and the refusal page."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
@@ -16,6 +18,8 @@ from scimgate.model.entities import Tenant
 from scimgate.service import sso
 from scimgate.service.tenants import TenantNotFound, get_tenant
 from scimgate.storage.database import Database
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 _templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -59,14 +63,39 @@ def refusal_page(request: Request, rejection: SsoRejected) -> Response:
     )
 
 
+def _tenant_or_none(request: Request) -> Tenant | None:
+    try:
+        return tenant_of(request)
+    except SsoRejected:
+        return None
+
+
+def refusing(endpoint: Endpoint) -> Endpoint:
+    """Wrap an SSO endpoint: a ``SsoRejected`` it raises becomes the refusal page and,
+    unless it was recorded already (``complete_sign_in`` records its own), an audit row."""
+
+    @functools.wraps(endpoint)
+    async def guarded(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except SsoRejected as rejection:
+            tenant = None
+            if not rejection.recorded:
+                tenant = await run_in_threadpool(_tenant_or_none, request)
+            return await refuse(request, tenant, None, rejection)
+
+    return guarded
+
+
 async def refuse(
     request: Request,
     tenant: Tenant | None,
     connection: sso.Connection | None,
     rejection: SsoRejected,
 ) -> Response:
-    """Record a refusal (when the tenant is known) and render its page."""
-    if tenant is not None:
+    """Record a refusal (when the tenant is known and it is not recorded yet) and render
+    its page."""
+    if tenant is not None and not rejection.recorded:
         await run_in_threadpool(
             sso.record_refusal,
             database_of(request),

@@ -19,7 +19,7 @@ from scimgate.errors import SsoRejected
 from scimgate.model.entities import Tenant
 from scimgate.service import sso
 from scimgate.sso.oidc_routes import oidc_routes
-from scimgate.sso.pages import database_of, refuse, settings_of, tenant_of
+from scimgate.sso.pages import database_of, refusing, settings_of, tenant_of
 from scimgate.sso.saml_routes import saml_routes
 
 
@@ -44,13 +44,9 @@ def _pick(request: Request) -> tuple[Tenant, sso.Connection]:
     return tenant, connection
 
 
+@refusing
 async def start(request: Request) -> Response:
-    tenant: Tenant | None = None
-    try:
-        tenant = await run_in_threadpool(tenant_of, request)
-        _, connection = await run_in_threadpool(_pick, request)
-    except SsoRejected as rejection:
-        return await refuse(request, tenant, None, rejection)
+    tenant, connection = await run_in_threadpool(_pick, request)
     query = {"connection": str(connection.id)}
     for name in ("redirect_uri", "state"):
         value = request.query_params.get(name)

@@ -4,7 +4,8 @@ Tenants, the lookup of a SCIM token by its hash at authentication (before the
 tenant is known), the tenant of a single sign-on code the host app exchanges
 (an operator key may exchange any tenant's), and the other cross-tenant stores
 on the same transaction: API keys, the global webhooks, the delivery worker's
-queue and every webhook's sealed secret (for ``scimgate secrets reseal``).
+queue and every webhook's and single sign-on connection's sealed secret (for
+``scimgate secrets reseal``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from scimgate.model.entities import ScimToken, Tenant
 from scimgate.storage.api_keys import ApiKeyStore
 from scimgate.storage.deliveries import DeliveryQueue
 from scimgate.storage.driver import DriverSql, json_value, required_timestamp, timestamp_value
+from scimgate.storage.sso_secrets import SsoSecrets
 from scimgate.storage.tables import roles, scim_tokens, sso_codes, tenants
 from scimgate.storage.webhook_secrets import WebhookSecrets
 from scimgate.storage.webhooks import WebhookStore
@@ -94,6 +96,7 @@ class Directory:
         self.webhooks = WebhookStore(conn, None)
         self.deliveries = DeliveryQueue(conn)
         self.webhook_secrets = WebhookSecrets(conn)
+        self.sso_secrets = SsoSecrets(conn)
 
     def create_tenant(self, slug: str, name: str, now: datetime) -> Tenant | None:
         """Insert a tenant; None when the slug is taken."""
