@@ -194,3 +194,15 @@ def test_a_wrong_client_secret_is_refused_with_its_reason(
     [row] = sign_ins(db, acme)
     assert row.scim_type == "code"
     assert "invalid_client" in row.detail
+
+
+def test_a_person_jit_may_not_create_is_refused_once(
+    client: TestClient, db: Database, acme: Tenant, connection: sso.Connection, op: RunningOp
+) -> None:
+    sso.update_connection(db, acme, connection.id, {"jit": False})
+    callback = sign_in(op, to_provider(client), "alice", stop_at=CALLBACK)
+    answer = client.get(local(callback), follow_redirects=False)
+    assert answer.status_code == 403
+    assert "location" not in answer.headers
+    [row] = sign_ins(db, acme)  # one audit row, written by the sign-in service
+    assert (row.status, row.token_name) == (403, "Test OP")

@@ -33,7 +33,6 @@ from scimgate.service.sealing import SSO_CLIENT_SECRET, Keyring
 from scimgate.sso.pages import (
     client_of,
     database_of,
-    refusal_page,
     refuse,
     settings_of,
     tenant_of,
@@ -170,41 +169,19 @@ async def callback(request: Request) -> Response:
         found, pending = await run_in_threadpool(_pending, request, tenant)
         connection = found
         identity = await run_in_threadpool(_identity, request, tenant, found, pending)
-        url = await run_in_threadpool(_complete, request, tenant, found, pending, identity)
-    except _Refused as refused:  # complete_sign_in has written its audit row
-        return refusal_page(request, refused.rejection)
-    except SsoRejected as rejection:
-        return await refuse(request, tenant, connection, rejection)
-    return RedirectResponse(url, status_code=303, headers=_NO_STORE)
-
-
-class _Refused(Exception):
-    """A refusal that is already recorded."""
-
-    def __init__(self, rejection: SsoRejected) -> None:
-        super().__init__(rejection.detail)
-        self.rejection = rejection
-
-
-def _complete(
-    request: Request,
-    tenant: Tenant,
-    connection: sso.Connection,
-    pending: Pending,
-    identity: sso.ExternalIdentity,
-) -> str:
-    try:
-        return sso.complete_sign_in(
+        url = await run_in_threadpool(
+            sso.complete_sign_in,
             database_of(request),
             tenant,
-            connection,
+            found,
             identity,
             pending=pending,
             client=client_of(request),
             settings=settings_of(request),
         )
-    except SsoRejected as rejection:
-        raise _Refused(rejection) from rejection
+    except SsoRejected as rejection:  # recorded once: complete_sign_in records its own
+        return await refuse(request, tenant, connection, rejection)
+    return RedirectResponse(url, status_code=303, headers=_NO_STORE)
 
 
 def oidc_routes() -> list[BaseRoute]:
