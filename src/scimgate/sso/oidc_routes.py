@@ -58,7 +58,9 @@ def _scopes(raw: object) -> tuple[str, ...]:
         return tuple(raw.split())
     if isinstance(raw, list) and raw:
         return tuple(str(s) for s in raw)
-    return (*DEFAULT_SCOPES, "groups")
+    # Not "groups": Google refuses a scope it does not know, and Entra ID sends
+    # groups without one; the connection names it for the IdPs that want it.
+    return DEFAULT_SCOPES
 
 
 def _client_config(request: Request, tenant: Tenant, connection: sso.Connection) -> ClientConfig:
