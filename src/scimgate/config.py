@@ -69,8 +69,9 @@ class Settings(BaseSettings):
     # requests in progress per process, 503 past it; 0 leaves it off.
     limit_concurrency: int = Field(default=0, ge=0)
 
-    # Webhook egress (docs/how-to/receive-webhooks.md): webhooks reach public
-    # addresses only, unless private ones are allowed, all or by network.
+    # Webhook egress (docs/how-to/receive-webhooks.md): webhooks, and the calls to
+    # an OIDC IdP, reach public addresses only, unless private ones are allowed,
+    # all or by network.
     webhook_allow_private: bool = False
     webhook_allowed_cidrs: str = ""
 

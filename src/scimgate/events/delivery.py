@@ -1,24 +1,23 @@
 """One HTTP POST to a receiver, and the retry schedule after a failed one.
 
-The connection goes only where the egress rule (``service.egress``) allows:
-the name is resolved once per connection, every address is checked, and the
-socket is opened to a checked address. The URL, the ``Host`` header and TLS
-(SNI and certificate check against the name) stay as they are, so a receiver
-sees an ordinary request, and a name re-pointed at an internal address after
-the webhook was created (DNS rebinding) is refused rather than reached.
+The connection goes only where the egress rule (``service.egress``) allows,
+through ``service.egress_transport``: the name is resolved once per
+connection, every address is checked, and the socket is opened to a checked
+address. The URL, the ``Host`` header and TLS (SNI and certificate check
+against the name) stay as they are, so a receiver sees an ordinary request,
+and a name re-pointed at an internal address after the webhook was created
+(DNS rebinding) is refused rather than reached.
 """
 
 from __future__ import annotations
 
 import random
-import socket
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-import httpcore
 import httpx
 
 from scimgate.service.egress import EgressPolicy, HostRefused
+from scimgate.service.egress_transport import CheckedTransport
 
 USER_AGENT = "scimgate-webhooks"
 # A receiver's answer is not used; read a little of it so the connection can
@@ -49,67 +48,6 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-class _CheckedBackend(httpcore.NetworkBackend):
-    """Opens TCP connections only to addresses the egress policy allows."""
-
-    def __init__(self, egress: EgressPolicy) -> None:
-        self._egress = egress
-        self._backend = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        if self._egress.allow_private:
-            return self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
-        try:
-            addresses = self._egress.addresses(host, port)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise httpcore.ConnectError(f"{host} does not resolve: {exc}") from exc
-        failure: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
-        for address in addresses:
-            try:
-                return self._backend.connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-        assert failure is not None  # addresses is never empty
-        raise failure
-
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("webhooks are delivered over TCP only")
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
-
-
-class _CheckedTransport(httpx.HTTPTransport):
-    """httpx's transport, connecting through ``_CheckedBackend``."""
-
-    def __init__(self, egress: EgressPolicy) -> None:
-        super().__init__()
-        # httpx takes no network backend, but its connection pool does; the
-        # pool is rebuilt with httpx's defaults plus the checking backend.
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_CheckedBackend(egress),
-        )
-
-
 class Sender:
     """Posts signed bodies; a non-2xx answer, a timeout or a network error is a failure.
 
@@ -126,7 +64,7 @@ class Sender:
     ) -> None:
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout),
-            transport=transport or _CheckedTransport(egress or EgressPolicy()),
+            transport=transport or CheckedTransport(egress or EgressPolicy()),
             follow_redirects=False,
             headers={"user-agent": USER_AGENT},
         )

@@ -1,0 +1,208 @@
+"""OIDC sign-in end to end: host app → scimgate → oidc-provider → scimgate → host app.
+
+The browser is played with two clients: the provider's pages over real HTTP on
+127.0.0.1, scimgate's routes through its ASGI test client. Both databases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from starlette.testclient import TestClient
+
+from scimgate.config import Settings
+from scimgate.model.entities import Tenant
+from scimgate.service import api_keys, sso
+from scimgate.service import roles as role_service
+from scimgate.service.sealing import SSO_CLIENT_SECRET, Keyring
+from scimgate.storage.audit import AuditFilter
+from scimgate.storage.database import Database
+from tests.idps.oidc_op import RunningOp, registered_client, running_op, sign_in
+
+PUBLIC_URL = "https://scim.example.test"
+HOST = "https://app.example.test/callback"
+CALLBACK = f"{PUBLIC_URL}/sso/acme/oidc/callback"
+SECRET = "acme-secret-for-tests-only-0123456789"
+
+
+@pytest.fixture(scope="module")
+def op(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningOp]:
+    clients = [registered_client("scimgate-acme", SECRET, [CALLBACK])]
+    with running_op(clients, tmp_path_factory.mktemp("op")) as running:
+        yield running
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        public_url=PUBLIC_URL,
+        dev_mode=True,
+        sso_redirect_uris=HOST,
+        webhook_allowed_cidrs="127.0.0.1/32",  # the test provider is on loopback
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def acme(make_tenant: Callable[..., Tenant], db: Database, settings: Settings) -> Tenant:
+    tenant = make_tenant("acme")
+    role_service.add_role(db, tenant, "engineer", "Engineer")
+    role_service.add_rule(db, tenant, "engineering", "engineer", priority=5)
+    role_service.add_rule(db, tenant, "scim-admins", "tenant_admin", priority=1)
+    return tenant
+
+
+@pytest.fixture
+def connection(db: Database, acme: Tenant, settings: Settings, op: RunningOp) -> sso.Connection:
+    return sso.create_connection(
+        db,
+        acme,
+        {
+            "name": "Test OP",
+            "protocol": "oidc",
+            "jit": True,
+            "config": {
+                "issuer": op.issuer,
+                "client_id": "scimgate-acme",
+                "scopes": ["openid", "email", "profile", "groups"],
+            },
+        },
+        client_secret=SECRET,
+        keyring=Keyring.from_settings(settings, SSO_CLIENT_SECRET),
+    )
+
+
+def local(url: str) -> str:
+    """A scimgate URL as a path for the test client."""
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def to_provider(client: TestClient, state: str = "host-state-1") -> str:
+    """The host app's start link, followed through scimgate to the provider's URL."""
+    query = urlencode({"redirect_uri": HOST, "state": state})
+    first = client.get(f"/sso/acme/start?{query}", follow_redirects=False)
+    assert first.status_code == 303, first.text
+    second = client.get(first.headers["location"], follow_redirects=False)
+    assert second.status_code == 303, second.text
+    return second.headers["location"]
+
+
+def exchange(client: TestClient, db: Database, tenant: Tenant, code: str) -> dict[str, Any]:
+    """The host app's server-side exchange at the host API, with the tenant's API key."""
+    key = api_keys.create_api_key(db, tenant, "host app").secret
+    answer = client.post(
+        "/api/v1/sso/token", json={"code": code}, headers={"authorization": f"Bearer {key}"}
+    )
+    assert answer.status_code == 200, answer.text
+    profile: dict[str, Any] = answer.json()
+    return profile
+
+
+def sign_ins(db: Database, tenant: Tenant) -> list[Any]:
+    with db.tenant(tenant.id) as repo:
+        return repo.audit.page(AuditFilter(resource_type="SignIn"), 100)
+
+
+@pytest.mark.usefixtures("connection")
+def test_alice_signs_in_is_created_and_gets_roles_from_her_groups(
+    client: TestClient, db: Database, acme: Tenant, op: RunningOp
+) -> None:
+    provider_url = to_provider(client)
+    assert provider_url.startswith(op.issuer)
+    callback = sign_in(op, provider_url, "alice", stop_at=CALLBACK)
+    answer = client.get(local(callback), follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    back = urlsplit(answer.headers["location"])
+    assert f"{back.scheme}://{back.netloc}{back.path}" == HOST
+    query = parse_qs(back.query)
+    assert query["state"] == ["host-state-1"]
+    profile = exchange(client, db, acme, query["code"][0])
+    assert profile["email"] == "alice@example.test"
+    assert profile["name"]["givenName"] == "Alice"
+    assert profile["groups"] == ["scim-admins", "engineering"]
+    assert profile["connection"]["protocol"] == "oidc"
+    assert profile["claims"]["iss"] == op.issuer
+    [row] = sign_ins(db, acme)
+    assert (row.status, row.method, row.path) == (200, "GET", "/sso/acme/oidc/callback")
+
+    # the same callback again: its state was used up
+    replay = client.get(local(callback), follow_redirects=False)
+    assert replay.status_code == 403
+    assert "state" in replay.text
+    assert sign_ins(db, acme)[0].scim_type == "state"
+
+
+@pytest.mark.usefixtures("connection")
+def test_roles_come_from_the_groups_in_the_id_token(
+    client: TestClient, db: Database, acme: Tenant, op: RunningOp
+) -> None:
+    callback = sign_in(op, to_provider(client), "alice", stop_at=CALLBACK)
+    answer = client.get(local(callback), follow_redirects=False)
+    code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
+    profile = exchange(client, db, acme, code)
+    assert profile["roles"] == ["tenant_admin"]  # single mode: the strongest rule wins
+    with db.tenant(acme.id) as repo:
+        types = [event.type for event in repo.events.after(0, 1000)]
+    assert {"user.created", "user.roles_changed", "user.signed_in"} <= set(types)
+
+
+@pytest.mark.usefixtures("connection")
+def test_a_redirect_uri_the_host_did_not_register_is_refused(
+    client: TestClient, db: Database, acme: Tenant
+) -> None:
+    query = urlencode({"redirect_uri": "https://evil.example.test/callback", "state": "x"})
+    for path in ("/sso/acme/start", "/sso/acme/oidc/start"):
+        answer = client.get(f"{path}?{query}", follow_redirects=False)
+        assert answer.status_code == 403
+        assert "location" not in answer.headers
+    assert [row.scim_type for row in sign_ins(db, acme)] == ["redirect_uri", "redirect_uri"]
+
+
+@pytest.mark.usefixtures("connection")
+def test_a_callback_with_a_forged_state_is_refused_and_the_real_one_still_works(
+    client: TestClient, db: Database, acme: Tenant, op: RunningOp
+) -> None:
+    callback = sign_in(op, to_provider(client), "bob", stop_at=CALLBACK)
+    query = parse_qs(urlsplit(callback).query)
+    forged = urlencode({"code": query["code"][0], "state": "_forged", "iss": op.issuer})
+    answer = client.get(f"/sso/acme/oidc/callback?{forged}", follow_redirects=False)
+    assert answer.status_code == 403
+    real = client.get(local(callback), follow_redirects=False)
+    assert real.status_code == 303, real.text
+    code = parse_qs(urlsplit(real.headers["location"]).query)["code"][0]
+    assert exchange(client, db, acme, code)["roles"] == ["member"]
+
+
+def test_a_wrong_client_secret_is_refused_with_its_reason(
+    client: TestClient,
+    db: Database,
+    acme: Tenant,
+    connection: sso.Connection,
+    op: RunningOp,
+    settings: Settings,
+) -> None:
+    keyring = Keyring.from_settings(settings, SSO_CLIENT_SECRET)
+    sso.update_connection(db, acme, connection.id, {}, client_secret="wrong", keyring=keyring)
+    callback = sign_in(op, to_provider(client), "alice", stop_at=CALLBACK)
+    answer = client.get(local(callback), follow_redirects=False)
+    assert answer.status_code == 403
+    [row] = sign_ins(db, acme)
+    assert row.scim_type == "code"
+    assert "invalid_client" in row.detail
+
+
+def test_a_person_jit_may_not_create_is_refused_once(
+    client: TestClient, db: Database, acme: Tenant, connection: sso.Connection, op: RunningOp
+) -> None:
+    sso.update_connection(db, acme, connection.id, {"jit": False})
+    callback = sign_in(op, to_provider(client), "alice", stop_at=CALLBACK)
+    answer = client.get(local(callback), follow_redirects=False)
+    assert answer.status_code == 403
+    assert "location" not in answer.headers
+    [row] = sign_ins(db, acme)  # one audit row, written by the sign-in service
+    assert (row.status, row.token_name) == (403, "Test OP")
