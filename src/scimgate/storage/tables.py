@@ -387,6 +387,12 @@ class ConnectionStateRecord(Base):
 
     __tablename__ = "connection_states"
 
+    tenant_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(sa.String(16), index=True)  # degraded, recovered
+    changed_at: Mapped[datetime]
+
 
 class SsoConnectionRecord(Base):
     """A tenant's single sign-on connection to one IdP (SAML or OIDC)."""
@@ -421,8 +427,6 @@ class SsoSpKeyRecord(Base):
     tenant_id: Mapped[int] = mapped_column(
         sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
     )
-    state: Mapped[str] = mapped_column(sa.String(16), index=True)  # degraded, recovered
-    changed_at: Mapped[datetime]
     private_key: Mapped[str] = mapped_column(sa.Text)  # sealed PEM
     cert: Mapped[str] = mapped_column(sa.Text)
     previous_cert: Mapped[str | None] = mapped_column(sa.Text)
