@@ -402,3 +402,61 @@ def test_asserted_groups_bring_back_a_user_left_out_for_no_mapped_group(
         ["tenant_admin"],
     )
     assert "user.reactivated" in [e.type for e in events_of(db, acme)]
+
+
+def _waiting_on_a_lock(engine: Any) -> bool:
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        waiting = conn.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar()
+    return bool(waiting)
+
+
+def test_a_first_sign_in_racing_another_of_the_same_person_signs_in_as_that_user(
+    db: Database, acme: Tenant, sso_settings: Settings
+) -> None:
+    """Two first sign-ins of one person at once: the second to insert finds the user the
+    first made (and the subject link it wrote) instead of refusing or failing."""
+    import threading
+    import time
+
+    okta = connect(db, acme)
+    who = identity()
+    outcome: dict[str, Any] = {}
+
+    def second() -> None:
+        try:
+            outcome["code"] = sign_in(db, acme, okta, who, sso_settings)
+        except Exception as exc:  # reported below, with its type
+            outcome["error"] = exc
+
+    now = utcnow()
+    with db.tenant(acme.id, write=True) as repo:
+        # The first sign-in, caught between its insert and its commit.
+        assert repo.users.insert(
+            user_id="first-user",
+            user_name="ada@example.test",
+            external_id=None,
+            display_name=None,
+            active=True,
+            now=now,
+            doc={"userName": "ada@example.test", "active": True},
+            enabled=True,
+            deactivation_reason=None,
+        )
+        repo.sso.link(okta.id, who.subject, "first-user", now)
+        thread = threading.Thread(target=second)
+        thread.start()
+        if db.engine.dialect.name == "postgresql":
+            # Hold the commit until the second sign-in waits on this one's rows.
+            deadline = time.monotonic() + 20
+            while not _waiting_on_a_lock(db.engine) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _waiting_on_a_lock(db.engine)
+        else:
+            time.sleep(0.2)  # SQLite: the second waits for the write lock
+    thread.join(timeout=30)
+    assert "error" not in outcome, repr(outcome.get("error"))
+    profile = sso.exchange_code(db, outcome["code"], caller_tenant_id=acme.id)
+    assert profile["userId"] == "first-user"
+    assert [r.status for r in audit_of(db, acme)] == [200]

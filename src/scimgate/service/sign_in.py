@@ -291,7 +291,9 @@ def _create(
     identity: ExternalIdentity,
     connection: Connection,
     base_url: str,
-) -> tuple[UserRow, list[NewEvent]]:
+) -> tuple[UserRow, list[NewEvent]] | None:
+    """The new user and its event; None when the userName is taken (by a user made
+    by a sign-in of the same person running at the same time, or by someone else)."""
     user_name = _user_name(identity)
     doc = _mapped_doc({"userName": user_name, "active": True}, identity)
     enabled, reason = lifecycle.initial_state(tenant_settings, True)
@@ -308,14 +310,37 @@ def _create(
         enabled=enabled,
         deactivation_reason=reason,
     ):
-        raise SsoRejected(
-            "ambiguous_user",
-            f"a user named {user_name!r} exists but does not match this identity; "
-            "scimgate does not merge accounts",
-        )
+        return None
     row = UserRow(user_id, user_name, None, True, now, now, 1, doc, enabled, reason)
     connection_ref = {"id": connection.id, "name": connection.name}
     return row, [_user_event(USER_CREATED, row, base_url, connection=connection_ref)]
+
+
+def _create_or_find(
+    repo: TenantRepository,
+    tenant_settings: TenantSettings,
+    identity: ExternalIdentity,
+    connection: Connection,
+    base_url: str,
+) -> tuple[UserRow, list[NewEvent], bool]:
+    """JIT creation; (user, events, created). When the userName is taken meanwhile, the
+    user is looked for again: a concurrent first sign-in of the same person made it (its
+    transaction has committed by the time the insert gives way), so this one signs in as
+    that user. A userName taken by someone the identity does not match is refused."""
+    created = _create(repo, tenant_settings, identity, connection, base_url)
+    if created is not None:
+        return created[0], created[1], True
+    row = _find_user(repo, connection, identity)
+    if row is None:
+        raise SsoRejected(
+            "ambiguous_user",
+            f"a user named {_user_name(identity)!r} exists but does not match this identity; "
+            "scimgate does not merge accounts",
+        )
+    if not row.enabled and row.deactivation_reason != LEFT_MAPPED_GROUPS:
+        raise _disabled(row)
+    updated, found = _update(repo, row, identity, base_url)
+    return updated, found, False
 
 
 def _update(
@@ -461,7 +486,7 @@ def _sign_in(
         if row is None:
             if not connection.jit or connection.jit_requires_scim:
                 raise _refuse_unknown(connection, identity)
-            row, found = _create(repo, tenant_settings, identity, connection, base_url)
+            row, found, jit = _create_or_find(repo, tenant_settings, identity, connection, base_url)
         else:
             # Left out for being in no mapped group: the groups asserted now may map.
             if not row.enabled and row.deactivation_reason != LEFT_MAPPED_GROUPS:

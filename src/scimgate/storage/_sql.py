@@ -20,6 +20,22 @@ def insert_ignoring_conflicts(conn: sa.Connection, table: sa.Table) -> Any:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
+def upsert(
+    conn: sa.Connection,
+    table: sa.Table,
+    keys: Sequence[str],
+    values: dict[str, Any],
+    update: Sequence[str],
+) -> Any:
+    """``INSERT ... ON CONFLICT (keys) DO UPDATE`` of the ``update`` columns, one statement
+    on both dialects: two transactions writing the same key both succeed."""
+    insert = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    statement = insert.values(**values)
+    return statement.on_conflict_do_update(
+        index_elements=list(keys), set_={name: statement.excluded[name] for name in update}
+    )
+
+
 def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

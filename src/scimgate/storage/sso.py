@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from scimgate.model.sso import Connection, IssuedCode, Pending
-from scimgate.storage._sql import insert_ignoring_conflicts
+from scimgate.storage._sql import insert_ignoring_conflicts, upsert
 from scimgate.storage.tables import (
     audit_log,
     sso_codes,
@@ -297,27 +297,27 @@ class SsoStore:
         ).scalar()
 
     def link(self, connection_id: int, subject: str, user_id: str, now: datetime) -> None:
-        """Remember that ``subject`` at this connection is ``user_id`` (or refresh the link)."""
-        updated = self._conn.execute(
-            sso_identities.update()
-            .where(
-                sso_identities.c.tenant_id == self._tenant_id,
-                sso_identities.c.connection_id == connection_id,
-                sso_identities.c.subject == subject,
+        """Remember that ``subject`` at this connection is ``user_id`` (or refresh the link).
+
+        One upsert: two first sign-ins of the same subject at once both succeed.
+        """
+        values = {
+            "connection_id": connection_id,
+            "subject": subject,
+            "tenant_id": self._tenant_id,
+            "user_id": user_id,
+            "created_at": now,
+            "last_sign_in_at": now,
+        }
+        self._conn.execute(
+            upsert(
+                self._conn,
+                sso_identities,
+                ("connection_id", "subject"),
+                values,
+                ("user_id", "last_sign_in_at"),
             )
-            .values(user_id=user_id, last_sign_in_at=now)
         )
-        if updated.rowcount == 0:
-            self._conn.execute(
-                sso_identities.insert().values(
-                    connection_id=connection_id,
-                    subject=subject,
-                    tenant_id=self._tenant_id,
-                    user_id=user_id,
-                    created_at=now,
-                    last_sign_in_at=now,
-                )
-            )
 
     def _groups_of(self, user_id: str) -> sa.ColumnElement[bool]:
         # ``tenant_id + 0``: the (user_id, value) primary key, not a walk of the
