@@ -104,6 +104,21 @@ class Settings(BaseSettings):
         parts = (part.strip() for part in self.trusted_proxies.split(","))
         return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in parts if cidr)
 
+    def client_address(self, peer: str, forwarded_for: str) -> str:
+        """The address that sent a request: the connecting ``peer``, or, when that peer is
+        a trusted proxy, the right-most ``X-Forwarded-For`` entry no trusted proxy added."""
+        proxies = self.trusted_proxy_networks
+        if not proxies or not _within(peer, proxies):
+            return peer
+        for address in reversed([a.strip() for a in forwarded_for.split(",")]):
+            inside = _within(address, proxies)
+            if inside is None:  # not an address: nothing left of it can be believed
+                return peer
+            if not inside:
+                return address
+            peer = address
+        return peer
+
     # Single sign-on (docs/how-to/single-sign-on.md): the host app's redirect URIs,
     # comma-separated and compared exactly, and how long a one-time code lives.
     sso_redirect_uris: str = ""
@@ -133,3 +148,14 @@ class Settings(BaseSettings):
     def previous_secret_keys(self) -> tuple[str, ...]:
         raw = self.secret_key_previous.get_secret_value()
         return tuple(key.strip() for key in raw.split(",") if key.strip())
+
+
+def _within(
+    address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+) -> bool | None:
+    """Whether ``address`` is in one of ``networks``; None when it is no IP address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return any(ip in network for network in networks)

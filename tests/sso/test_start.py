@@ -109,3 +109,40 @@ def test_a_disabled_connection_is_refused(
     )
     assert response.status_code == 403
     assert "connection_disabled" in response.text
+
+
+@pytest.mark.parametrize(
+    ("peer", "recorded"),
+    [("10.0.0.5", "from 203.0.113.9"), ("198.51.100.7", "from 198.51.100.7")],
+)
+def test_a_refusal_records_the_address_a_trusted_proxy_forwarded(
+    engine: sa.Engine,
+    db: Database,
+    make_tenant: Callable[..., Tenant],
+    peer: str,
+    recorded: str,
+) -> None:
+    """Behind a trusted proxy the sign-in's audit row names the browser, not the proxy;
+    a peer that is no trusted proxy cannot choose the address it is recorded under."""
+    acme = make_tenant("acme")
+    sso.create_connection(db, acme, {"name": "Okta", "protocol": "saml"})
+    settings = Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        public_url="https://scim.example.test",
+        dev_mode=True,
+        sso_redirect_uris=HOST,
+        trusted_proxies="10.0.0.0/8",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    app = create_app(settings, database=db)
+    with TestClient(app, follow_redirects=False, client=(peer, 40000)) as http:
+        response = http.get(
+            "/sso/acme/start",
+            params={"redirect_uri": "https://evil.test/cb"},
+            headers={"x-forwarded-for": "203.0.113.9"},
+        )
+    assert response.status_code == 403
+    with db.tenant(acme.id) as repo:
+        (row,) = repo.audit.page(AuditFilter(resource_type="SignIn"), 10)
+    assert row.change is not None
+    assert row.change.startswith(recorded)

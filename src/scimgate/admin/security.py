@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import secrets
 import time
 from collections.abc import Callable
@@ -155,29 +154,6 @@ def check_csrf(session: Session | None, submitted: object) -> None:
 
 
 def client_ip(request: Request, settings: Settings) -> str:
-    """The address that sent the request: the connecting peer, or, when that peer is a
-    trusted proxy, the right-most ``X-Forwarded-For`` entry no trusted proxy added."""
+    """The address that sent the request (``Settings.client_address``)."""
     peer = request.client.host if request.client else ""
-    proxies = settings.trusted_proxy_networks
-    if not proxies or not _within(peer, proxies):
-        return peer
-    forwarded = [a.strip() for a in request.headers.get("x-forwarded-for", "").split(",")]
-    for address in reversed(forwarded):
-        inside = _within(address, proxies)
-        if inside is None:  # not an address: nothing left of it can be believed
-            return peer
-        if not inside:
-            return address
-        peer = address
-    return peer
-
-
-def _within(
-    address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
-) -> bool | None:
-    """Whether ``address`` is in one of ``networks``; None when it is no IP address."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return None
-    return any(ip in network for network in networks)
+    return settings.client_address(peer, request.headers.get("x-forwarded-for", ""))

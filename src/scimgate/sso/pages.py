@@ -60,8 +60,9 @@ def tenant_of(request: Request) -> Tenant:
 
 
 def client_of(request: Request) -> sso.ClientInfo:
-    host = request.client.host if request.client else None
-    return sso.ClientInfo(ip=host, user_agent=request.headers.get("user-agent"))
+    peer = request.client.host if request.client else ""
+    address = settings_of(request).client_address(peer, request.headers.get("x-forwarded-for", ""))
+    return sso.ClientInfo(ip=address or None, user_agent=request.headers.get("user-agent"))
 
 
 def refusal_page(request: Request, rejection: SsoRejected) -> Response:
