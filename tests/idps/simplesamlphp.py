@@ -110,7 +110,11 @@ class SimpleSamlPhp:
         for sp_id, values in self._sps.items():
             body = ", ".join(f"{_php(k)} => {_php(v)}" for k, v in values.items())
             lines.append(f"$metadata[{_php(sp_id)}] = [{body}];")
-        (self.root / "metadata" / "saml20-sp-remote.php").write_text("\n".join(lines) + "\n")
+        # Replaced in one rename: a request in flight reads the old file or the new one.
+        target = self.root / "metadata" / "saml20-sp-remote.php"
+        staged = target.with_suffix(".tmp")
+        staged.write_text("\n".join(lines) + "\n")
+        os.replace(staged, target)
 
     def login(self, client: httpx2.Client, start_url: str, user: str, password: str) -> IdpPost:
         """Follow ``start_url`` to the IdP's login form, sign in, and return its POST."""
@@ -211,6 +215,11 @@ def running_simplesamlphp(root: Path) -> Iterator[SimpleSamlPhp]:
     process = subprocess.Popen(
         [
             "php",
+            # php's built-in server caches compiled files (Debian turns opcache on) and
+            # looks at their timestamps only every 2 s: an SP registered just now would
+            # be missing from the metadata the IdP reads.
+            "-d",
+            "opcache.enable=0",
             "-d",
             f"session.save_path={root / 'sessions'}",
             "-S",
