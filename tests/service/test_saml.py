@@ -624,3 +624,41 @@ def test_a_comment_inside_the_name_id_does_not_cut_it_short(
     identity = verify(acme, resigned(idp, root), redirect.request_id).identity
     assert identity.subject == "alice@example.test.evil.test"
     assert identity.email == "alice@example.test"  # the mail attribute, not the NameID
+
+
+def _hide(root: lxml.etree._Element, forged: lxml.etree._Element, where: str) -> None:
+    signed = crafting.assertion(root)
+    wrapper = lxml.etree.Element("{urn:example:wrapper}Wrapper")
+    if where == "extensions":
+        extensions = lxml.etree.Element("{urn:oasis:names:tc:SAML:2.0:protocol}Extensions")
+        extensions.append(forged)
+        root.find("saml:Issuer", crafting.NS).addnext(extensions)
+    elif where == "wrapped":
+        wrapper.append(forged)
+        signed.addprevious(wrapper)
+    elif where == "signed-one-wrapped":
+        forged.set("ID", signed.get("ID"))
+        signed.addprevious(forged)
+        root.remove(signed)
+        wrapper.append(signed)
+        forged.addnext(wrapper)
+    else:  # inside the signature, where a verifier reads no content
+        signature = signed.find("ds:Signature", crafting.NS)
+        lxml.etree.SubElement(signature, "{http://www.w3.org/2000/09/xmldsig#}Object").append(
+            forged
+        )
+
+
+@pytest.mark.parametrize("where", ["extensions", "wrapped", "signed-one-wrapped", "signature"])
+def test_signature_wrapping_variants_are_refused(
+    acme: saml.SamlConnection, acme_login: tuple[saml.AuthnRedirect, IdpPost], where: str
+) -> None:
+    """A forged assertion hidden anywhere beside the signed one: never read, always refused."""
+    redirect, post = acme_login
+    root = crafting.parse(post.saml_response)
+    forged = crafting.assertion(
+        crafting.with_second_assertion(crafting.parse(post.saml_response), "mallory@evil.test")
+    )
+    _hide(root, forged, where)
+    rejection = refused(acme, crafting.encode(root), redirect.request_id)
+    assert rejection.check == "signature"
