@@ -45,6 +45,8 @@ USERS: dict[str, dict[str, Any]] = {
         "groups": ["scim-admins", "engineering"],
     },
     "bob": {"email": "bob@example.test", "email_verified": True, "groups": ["readers"]},
+    # Put someone else's address on her account, which the provider did not verify.
+    "mallory": {"email": "carol@example.test", "email_verified": False, "groups": ["readers"]},
 }
 
 

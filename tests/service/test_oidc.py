@@ -384,6 +384,20 @@ def test_a_groups_overage_is_refused_rather_than_signing_in_without_groups() -> 
     assert identity_from_claims({"sub": "bob", "roles": "a"}, "roles").groups == ("a",)
 
 
+@pytest.mark.parametrize("flag", [False, "false", "False"])
+def test_an_email_the_provider_did_not_verify_is_left_out(flag: object) -> None:
+    claims = {"sub": "mallory", "email": "carol@example.test", "email_verified": flag}
+    assert identity_from_claims(claims, "groups").email is None
+
+
+@pytest.mark.parametrize("flag", [True, "true", None])
+def test_a_verified_email_or_one_without_the_flag_is_kept(flag: object) -> None:
+    claims = {"sub": "carol", "email": "carol@example.test"}
+    if flag is not None:
+        claims["email_verified"] = flag
+    assert identity_from_claims(claims, "groups").email == "carol@example.test"
+
+
 def test_a_hosted_domain_other_than_the_connections_is_refused(
     op: RunningOp, rp: OidcClient
 ) -> None:

@@ -576,3 +576,89 @@ def test_peek_falls_back_to_the_assertion_issuer(
     root = crafting.parse(post.saml_response)
     root.remove(root.find("saml:Issuer", crafting.NS))
     assert saml.peek(crafting.encode(root)).issuer == idp.entity_id
+
+
+NAME_ID = "saml:Assertion/saml:Subject/saml:NameID"
+PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+
+
+def _without_mail(root: lxml.etree._Element, name_id_format: str) -> lxml.etree._Element:
+    statement = root.find("saml:Assertion/saml:AttributeStatement", crafting.NS)
+    for attribute in statement.findall("saml:Attribute", crafting.NS):
+        if attribute.get("Name") == "mail":
+            statement.remove(attribute)
+    root.find(NAME_ID, crafting.NS).set("Format", name_id_format)
+    return root
+
+
+def test_a_persistent_name_id_is_never_taken_for_an_email(
+    idp: SimpleSamlPhp, acme: saml.SamlConnection, acme_login: tuple[saml.AuthnRedirect, IdpPost]
+) -> None:
+    """An identifier an IdP lets people choose must not become the email a user is matched by."""
+    redirect, post = acme_login
+    root = _without_mail(crafting.parse(post.saml_response), PERSISTENT)
+    identity = verify(acme, resigned(idp, root), redirect.request_id).identity
+    assert (identity.subject, identity.email) == ("alice@example.test", None)
+
+
+def test_an_unspecified_name_id_that_is_an_address_still_gives_the_email(
+    idp: SimpleSamlPhp, acme: saml.SamlConnection, acme_login: tuple[saml.AuthnRedirect, IdpPost]
+) -> None:
+    redirect, post = acme_login
+    root = _without_mail(crafting.parse(post.saml_response), UNSPECIFIED)
+    identity = verify(acme, resigned(idp, root), redirect.request_id).identity
+    assert identity.email == "alice@example.test"
+
+
+def test_a_comment_inside_the_name_id_does_not_cut_it_short(
+    idp: SimpleSamlPhp, acme: saml.SamlConnection, acme_login: tuple[saml.AuthnRedirect, IdpPost]
+) -> None:
+    """The IdP signed ``alice@example.test<!---->.evil.test``: that whole value is the subject."""
+    redirect, post = acme_login
+    root = crafting.parse(post.saml_response)
+    name_id = root.find(NAME_ID, crafting.NS)
+    comment = lxml.etree.Comment("")
+    comment.tail = ".evil.test"
+    name_id.append(comment)
+    identity = verify(acme, resigned(idp, root), redirect.request_id).identity
+    assert identity.subject == "alice@example.test.evil.test"
+    assert identity.email == "alice@example.test"  # the mail attribute, not the NameID
+
+
+def _hide(root: lxml.etree._Element, forged: lxml.etree._Element, where: str) -> None:
+    signed = crafting.assertion(root)
+    wrapper = lxml.etree.Element("{urn:example:wrapper}Wrapper")
+    if where == "extensions":
+        extensions = lxml.etree.Element("{urn:oasis:names:tc:SAML:2.0:protocol}Extensions")
+        extensions.append(forged)
+        root.find("saml:Issuer", crafting.NS).addnext(extensions)
+    elif where == "wrapped":
+        wrapper.append(forged)
+        signed.addprevious(wrapper)
+    elif where == "signed-one-wrapped":
+        forged.set("ID", signed.get("ID"))
+        signed.addprevious(forged)
+        root.remove(signed)
+        wrapper.append(signed)
+        forged.addnext(wrapper)
+    else:  # inside the signature, where a verifier reads no content
+        signature = signed.find("ds:Signature", crafting.NS)
+        lxml.etree.SubElement(signature, "{http://www.w3.org/2000/09/xmldsig#}Object").append(
+            forged
+        )
+
+
+@pytest.mark.parametrize("where", ["extensions", "wrapped", "signed-one-wrapped", "signature"])
+def test_signature_wrapping_variants_are_refused(
+    acme: saml.SamlConnection, acme_login: tuple[saml.AuthnRedirect, IdpPost], where: str
+) -> None:
+    """A forged assertion hidden anywhere beside the signed one: never read, always refused."""
+    redirect, post = acme_login
+    root = crafting.parse(post.saml_response)
+    forged = crafting.assertion(
+        crafting.with_second_assertion(crafting.parse(post.saml_response), "mallory@evil.test")
+    )
+    _hide(root, forged, where)
+    rejection = refused(acme, crafting.encode(root), redirect.request_id)
+    assert rejection.check == "signature"

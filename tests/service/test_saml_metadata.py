@@ -104,3 +104,18 @@ def test_an_upload_stores_the_idp_values(idp: SimpleSamlPhp, db: Database, acme:
     assert updated.config["idp_sso_url"] == idp.sso_url
     with pytest.raises(SsoRejected):
         saml_metadata.apply_idp_metadata(db, acme, connection, "<!DOCTYPE x []><x/>")
+
+
+def test_a_plain_http_metadata_url_off_loopback_is_refused(idp: SimpleSamlPhp) -> None:
+    """Over plain http anyone on the way could swap in their own signing certificate."""
+    served = _served(lambda _: httpx.Response(200, content=idp.metadata_xml().encode()))
+    with pytest.raises(SsoRejected) as caught:
+        saml_metadata.fetch_idp_metadata(
+            "http://idp.example.test/metadata", public_dns("idp.example.test"), transport=served
+        )
+    assert caught.value.check == "metadata"
+    assert "https" in caught.value.detail
+    fetched = saml_metadata.fetch_idp_metadata(
+        "https://idp.example.test/metadata", public_dns("idp.example.test"), transport=served
+    )
+    assert fetched.entity_id == idp.entity_id

@@ -232,6 +232,19 @@ def test_a_deactivated_user_is_refused(db: Database, acme: Tenant, sso_settings:
     assert "idp_deactivated" in refused.value.detail
 
 
+def test_a_code_of_a_user_deactivated_before_the_exchange_gives_no_profile(
+    db: Database, acme: Tenant, sso_settings: Settings
+) -> None:
+    """The IdP deactivated the person after the sign-in, before the host app's exchange."""
+    user_id = scim_user(db, acme, "ada@example.test")
+    code = sign_in(db, acme, connect(db, acme), identity(), sso_settings)
+    scope = TenantScope.of(db, acme, "https://scim.example.test/scim/v2/x", Limits())
+    users.replace_user(scope, user_id, {"userName": "ada@example.test", "active": False})
+    with pytest.raises(InvalidGrant) as refused:
+        sso.exchange_code(db, code, caller_tenant_id=acme.id)
+    assert "disabled" in refused.value.detail
+
+
 def test_jit_off_refuses_an_unknown_person(
     db: Database, acme: Tenant, sso_settings: Settings
 ) -> None:

@@ -15,8 +15,9 @@ from starlette.testclient import TestClient
 
 from scimgate.config import Settings
 from scimgate.model.entities import Tenant
-from scimgate.service import api_keys, sso
+from scimgate.service import api_keys, sso, users
 from scimgate.service import roles as role_service
+from scimgate.service.scope import Limits, TenantScope
 from scimgate.service.sealing import SSO_CLIENT_SECRET, Keyring
 from scimgate.storage.audit import AuditFilter
 from scimgate.storage.database import Database
@@ -206,3 +207,21 @@ def test_a_person_jit_may_not_create_is_refused_once(
     assert "location" not in answer.headers
     [row] = sign_ins(db, acme)  # one audit row, written by the sign-in service
     assert (row.status, row.token_name) == (403, "Test OP")
+
+
+def test_an_email_the_provider_did_not_verify_never_signs_in_its_owner(
+    client: TestClient, db: Database, acme: Tenant, connection: sso.Connection, op: RunningOp
+) -> None:
+    """Mallory put Carol's address on her account; the provider says it is unverified."""
+    scope = TenantScope.of(db, acme, "https://scim.example.test/scim/v2/acme", Limits())
+    carol = users.create_user(scope, {"userName": "carol@example.test"}).id
+    sso.update_connection(db, acme, connection.id, {"match_by": "email"})
+    callback = sign_in(op, to_provider(client), "mallory", stop_at=CALLBACK)
+    answer = client.get(local(callback), follow_redirects=False)
+    assert answer.status_code == 403
+    assert "location" not in answer.headers
+    [row] = sign_ins(db, acme)
+    assert (row.scim_type, row.resource_id) == ("email", None)
+    with db.tenant(acme.id) as repo:
+        assert repo.sso.user_for_subject(connection.id, "mallory") is None
+        assert repo.users.get(carol).doc.get("emails") is None  # type: ignore[union-attr]

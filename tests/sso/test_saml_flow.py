@@ -296,6 +296,8 @@ def test_the_metadata_route_publishes_the_tenant_sp(world: World) -> None:
     response = world.http.get("/sso/acme/saml/metadata")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/samlmetadata+xml")
+    # Never sniffed into a page a browser would run.
+    assert response.headers["x-content-type-options"] == "nosniff"
     urls = sso.sp_urls(world.settings, "acme")
     assert f'entityID="{urls.entity_id}"' in response.text
     assert f'Location="{urls.acs_url}"' in response.text

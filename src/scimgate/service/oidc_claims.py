@@ -39,13 +39,24 @@ def identity_from_claims(claims: Mapping[str, Any], groups_claim: str) -> Extern
         groups = [groups]
     return ExternalIdentity(
         subject=str(claims["sub"]),
-        email=_text(claims.get("email")),
+        email=_text(claims.get("email")) if not _unverified(claims) else None,
         given_name=_text(claims.get("given_name")),
         family_name=_text(claims.get("family_name")),
         display_name=_text(claims.get("name")),
         groups=tuple(str(g) for g in groups) if isinstance(groups, list) else (),
         claims=dict(claims),
     )
+
+
+def _unverified(claims: Mapping[str, Any]) -> bool:
+    """Whether the provider says the email is not the person's (OIDC Core §5.1).
+
+    Many providers let anyone put any address on an account and say so with
+    ``email_verified`` false; matching or writing such an address would hand the
+    person whatever account holds it. Some send the flag as text.
+    """
+    flag = claims.get("email_verified")
+    return flag is False or (isinstance(flag, str) and flag.strip().lower() == "false")
 
 
 def _text(value: object) -> str | None:

@@ -40,6 +40,7 @@ from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from scimgate.errors import SsoRejected
 from scimgate.model.sso import ExternalIdentity
 from scimgate.service.saml_values import (
+    NAMEID_UNSPECIFIED,
     AttributeNames,
     Certificate,
     certificate,
@@ -54,7 +55,6 @@ MAX_MESSAGE_CHARS = 512 * 1024
 
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
-NAMEID_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Mapping
 from datetime import datetime
+from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -63,6 +64,13 @@ def fetch_idp_metadata(
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise SsoRejected("metadata", f"the IdP metadata URL {url!r} is not an http(s) URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        # The metadata carries the certificate every sign-in is verified with.
+        raise SsoRejected(
+            "metadata",
+            f"the IdP metadata URL {url} must be an https URL: over plain http anyone on "
+            "the way could replace the IdP's signing certificate",
+        )
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         egress.addresses(parts.hostname, port)
@@ -79,6 +87,13 @@ def fetch_idp_metadata(
             "metadata", f"the IdP metadata could not be fetched from {url}: {exc}"
         ) from exc
     return saml.parse_idp_metadata(body, entity_id=entity_id)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _get(url: str, timeout: float, transport: httpx.BaseTransport | None) -> bytes:

@@ -17,6 +17,7 @@ from scimgate.errors import SsoRejected
 from scimgate.model.sso import ExternalIdentity
 
 NAMEID_EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+NAMEID_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
 
 # Attribute names the common IdPs use, tried when a connection names none.
 EMAIL_ATTRIBUTES = (
@@ -106,7 +107,7 @@ def identity_from_attributes(
     if not subject:
         raise SsoRejected("subject", "the assertion names no subject (NameID)")
     email = _first(attributes, (names.email,) if names.email else EMAIL_ATTRIBUTES)
-    if email is None and (name_id_format == NAMEID_EMAIL or "@" in subject):
+    if email is None and _nameid_is_email(name_id_format, subject):
         email = subject
     given = _first(attributes, (names.given_name,) if names.given_name else GIVEN_NAME_ATTRIBUTES)
     family = _first(
@@ -125,6 +126,16 @@ def identity_from_attributes(
         groups=groups,
         claims=dict(attributes),
     )
+
+
+def _nameid_is_email(name_id_format: str | None, subject: str) -> bool:
+    """Whether the NameID may stand for the person's email: its format says so, or it
+    says nothing (unspecified) and the value looks like one. A persistent, transient,
+    Kerberos or other NameID is an identifier, whatever characters it holds: an IdP
+    that lets people choose theirs would otherwise let them choose an email too."""
+    if name_id_format == NAMEID_EMAIL:
+        return True
+    return name_id_format in (None, "", NAMEID_UNSPECIFIED) and "@" in subject
 
 
 def _first(attributes: Mapping[str, list[str]], names: Sequence[str]) -> str | None:

@@ -387,7 +387,8 @@ def exchange_code(db: Database, code: str, *, caller_tenant_id: int | None) -> d
 
     ``caller_tenant_id`` is the API key's tenant (None: an operator key, which
     may exchange any tenant's code). A code that is unknown, used, expired or
-    another tenant's raises ``InvalidGrant``, the same for each.
+    another tenant's raises ``InvalidGrant``, the same for each; so does one
+    whose user was disabled between the sign-in and the exchange.
     """
     code_hash = hash_code(code)
     with db.directory() as directory:
@@ -402,6 +403,9 @@ def exchange_code(db: Database, code: str, *, caller_tenant_id: int | None) -> d
         connection = repo.sso.get_connection(issued.connection_id)
         if user is None or connection is None:
             raise InvalidGrant("the user or connection of this code is gone")
+        if not user.enabled:
+            # Deactivated (by the IdP, a deletion or the tenant's rules) since the sign-in.
+            raise InvalidGrant("the user of this code has been disabled since the sign-in")
         roles = repo.roles.roles_of([user.id]).get(user.id, [])
     return {
         "userId": user.id,

@@ -83,7 +83,10 @@ async def metadata(request: Request) -> Response:
     return Response(
         xml,
         media_type="application/samlmetadata+xml",
-        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}"',
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 
