@@ -23,7 +23,7 @@ from scimgate.config import Settings
 from scimgate.errors import SsoRejected
 from scimgate.model.entities import Tenant
 from scimgate.model.sso import PROTOCOL_SAML
-from scimgate.service import saml, saml_metadata, sso
+from scimgate.service import saml, saml_metadata, sso, sso_trial
 from scimgate.service.sealing import SSO_SP_KEY, Keyring
 from scimgate.sso.pages import (
     client_of,
@@ -94,16 +94,21 @@ def _begin(request: Request, tenant: Tenant, connection: sso.Connection) -> str:
     db, settings = database_of(request), settings_of(request)
     conn = _saml_connection(db, settings, tenant, connection)
     relay = sso.new_protocol_ref()
+    redirect_uri = request.query_params.get("redirect_uri", "")
+    ticket = request.query_params.get("trial")
+    if ticket:
+        redirect_uri = sso_trial.redeem_ticket(db, tenant, connection, ticket)
     redirect = saml.authn_request(conn, relay_state=relay)
     sso.begin(
         db,
         tenant,
         connection,
-        redirect_uri=request.query_params.get("redirect_uri", ""),
-        host_state=request.query_params.get("state"),
+        redirect_uri=redirect_uri,
+        host_state=None if ticket else request.query_params.get("state"),
         protocol_ref=redirect.request_id,
         data={"relay_state": relay},
         settings=settings,
+        trial=bool(ticket),
     )
     return redirect.url
 
@@ -180,10 +185,12 @@ class _Acs:
         self.relay_state = form.get("RelayState")
         self.tenant: Tenant | None = None
         self.connection: sso.Connection | None = None
+        self.request_id: str | None = None
 
     def verify(self) -> tuple[saml.VerifiedResponse, sso.Pending | None]:
         self.tenant = tenant_of(self.request)
         claimed = saml.peek(self.saml_response)
+        self.request_id = claimed.in_response_to
         self.connection = _connection_for(self.db, self.settings, self.tenant, claimed.issuer)
         conn = _saml_connection(self.db, self.settings, self.tenant, self.connection)
         verified = saml.verify_response(
@@ -220,9 +227,32 @@ class _Acs:
             )
         return pending
 
+    def refused_trial(self, rejection: SsoRejected) -> str | None:
+        """The console path of a refused test sign-in's report; None when this was no test."""
+        if self.tenant is None or self.request_id is None:
+            return None
+        pending = sso.peek_pending(self.db, self.tenant, self.request_id)
+        if not sso_trial.is_trial(pending):
+            return None
+        assert pending is not None
+        connection = sso.get_connection(self.db, self.tenant, pending.connection_id)
+        sso.take_pending(self.db, self.tenant, connection, self.request_id)
+        return sso_trial.fail(
+            self.db, self.tenant, connection, rejection, client=client_of(self.request)
+        )
+
     def complete(self, verified: saml.VerifiedResponse, pending: sso.Pending | None) -> str:
         assert self.tenant is not None
         assert self.connection is not None
+        if sso_trial.is_trial(pending):
+            return sso_trial.finish(
+                self.db,
+                self.tenant,
+                self.connection,
+                verified.identity,
+                client=client_of(self.request),
+                settings=self.settings,
+            )
         return sso.complete_sign_in(
             self.db,
             self.tenant,
@@ -242,6 +272,9 @@ async def acs(request: Request) -> Response:
     try:
         verified, pending = await run_in_threadpool(step.verify)
     except SsoRejected as rejection:
+        trial = await run_in_threadpool(step.refused_trial, rejection)
+        if trial is not None:
+            return RedirectResponse(trial, status_code=303, headers=_NO_STORE)
         return await refuse(request, step.tenant, step.connection, rejection)
     try:
         url = await run_in_threadpool(step.complete, verified, pending)
