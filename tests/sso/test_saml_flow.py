@@ -382,3 +382,26 @@ def test_a_test_sign_in_with_the_wrong_idp_certificate_shows_the_failed_check(
     assert [s["label"] for s in failed] == ["Signature"]
     assert "IdP certificates" in failed[0]["words"]
     assert [r[:2] for r in world.sign_ins(acme)] == [(403, "state"), (403, "signature")]
+
+
+def test_two_connections_to_one_idp_each_verify_the_sign_ins_they_started(world: World) -> None:
+    """The InResponseTo names the connection; its certificates verify the response."""
+    acme, good = world.tenant("acme")
+    wrong = make_key_pair("not-the-idp.example.test").cert_pem
+    rotated = sso.create_connection(
+        world.db,
+        acme,
+        {
+            "name": "Rotated",
+            "protocol": "saml",
+            "jit": True,
+            "config": {**good.config, "idp_certificates": [wrong]},
+        },
+    )
+    query = {"connection": str(good.id), "redirect_uri": HOST, "state": "s"}
+    started = world.http.get("/sso/acme/saml/start", params=query, follow_redirects=False)
+    assert started.status_code == 303, started.text
+    code, _ = code_of(world.post(world.login(started.headers["location"])))
+    assert world.profile(acme, code)["connection"]["name"] == "SimpleSAMLphp"
+    report = _report(world, acme, rotated, _trial(world, acme, rotated))
+    assert [s["label"] for s in report["steps"] if s["state"] == "failed"] == ["Signature"]

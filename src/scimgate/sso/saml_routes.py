@@ -9,7 +9,12 @@ the pending sign-in, whose redirect URI was checked against the host app's list.
 assertion id once (the replay cache, in the database so it holds across
 workers), the AuthnRequest ID once (``take_pending``). Verifying before spending
 means a forged POST cannot use up a real sign-in. IdP-initiated responses (no
-InResponseTo) pass only when the connection allows them.
+InResponseTo) pass only when the connection allows them. The connection whose keys
+verify a response is the one whose sign-in its InResponseTo names, else the one that
+trusts its issuer, so two connections to one IdP can live side by side.
+
+A sign-in the console started as a test (``service/sso_trial.py``) goes back to the
+console with a report of each check, passed or failed, and signs nobody in.
 """
 
 from __future__ import annotations
@@ -191,7 +196,9 @@ class _Acs:
         self.tenant = tenant_of(self.request)
         claimed = saml.peek(self.saml_response)
         self.request_id = claimed.in_response_to
-        self.connection = _connection_for(self.db, self.settings, self.tenant, claimed.issuer)
+        self.connection = self._requested() or _connection_for(
+            self.db, self.settings, self.tenant, claimed.issuer
+        )
         conn = _saml_connection(self.db, self.settings, self.tenant, self.connection)
         verified = saml.verify_response(
             conn,
@@ -207,6 +214,23 @@ class _Acs:
                 f"the assertion {verified.assertion_id} was used before; each is accepted once",
             )
         return verified, self._pending(verified)
+
+    def _requested(self) -> sso.Connection | None:
+        """The SAML connection whose sign-in the InResponseTo names (verification still
+        checks that its IdP issued the response); None for an unknown or absent one."""
+        assert self.tenant is not None
+        if self.request_id is None:
+            return None
+        pending = sso.peek_pending(self.db, self.tenant, self.request_id)
+        if pending is None:
+            return None
+        try:
+            chosen = sso.get_connection(self.db, self.tenant, pending.connection_id)
+        except sso.ConnectionNotFound:
+            return None
+        if chosen.protocol != PROTOCOL_SAML:
+            return None
+        return _fetched(self.db, self.settings, self.tenant, chosen)
 
     def _pending(self, verified: saml.VerifiedResponse) -> sso.Pending | None:
         assert self.tenant is not None
