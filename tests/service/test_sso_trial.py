@@ -182,3 +182,19 @@ def test_certificates_expiring_soon_are_red_or_amber(db: Database, acme: Tenant)
         "expires in 10 days"
     )
     assert sso_certificates.expiry_of("Okta", "not a certificate").level == "red"
+
+
+def test_an_oidc_id_token_refusal_is_the_id_token_step(db: Database, acme: Tenant) -> None:
+    google = connect(db, acme, name="Google", protocol="oidc")
+    nonce = SsoRejected("nonce", "the ID token's nonce is not the one this sign-in sent")
+    report = sso_trial.report(
+        db, acme, google, ref_of(sso_trial.fail(db, acme, google, nonce, client=CLIENT))
+    )
+    states = {s["label"]: s["state"] for s in report["steps"]}  # type: ignore[attr-defined]
+    assert states == {
+        "State": "passed",
+        "Code exchange": "passed",
+        "ID token": "failed",
+        "User": "not reached",
+        "Roles": "not reached",
+    }

@@ -99,7 +99,8 @@ _OIDC_STEPS = (
         "id_token",
         "ID token",
         3,
-        "signature userinfo",
+        "signature algorithm issuer audience nonce expired not_yet_valid claims userinfo "
+        "hosted_domain groups_overage",
         "signature (JWKS), issuer, audience, nonce and expiry all hold",
     ),
     _step("user", "User", 4, _USER_CODES, ""),
@@ -135,6 +136,12 @@ CHECK_TITLES = {
     "disabled_user": "the user is disabled",
     "email": "the IdP sent no email address",
     "user_name": "no valid userName in the identity",
+    "nonce": "the ID token's nonce is not this sign-in's",
+    "algorithm": "the ID token's algorithm is refused",
+    "claims": "the ID token lacks a required claim",
+    "userinfo": "the userinfo answer was refused",
+    "hosted_domain": "the account is not in the required Google Workspace domain",
+    "groups_overage": "the IdP sent a link instead of the groups",
 }
 
 
