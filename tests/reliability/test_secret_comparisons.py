@@ -57,6 +57,11 @@ NOT_SECRETS: dict[tuple[str, str], str] = {
     # The filter grammar's lexer: a "token" is a piece of a filter expression.
     ("scimgate.model.filter", "token"): "lexical token of a SCIM filter",
     ("scimgate.model.filter", "tokens"): "lexical tokens of a SCIM filter",
+    # The marker the audit detail carries for another tenant's token: a fixed text.
+    ("scimgate.service.doctor_rules", "TOKEN_OF_ANOTHER_TENANT"): "a fixed marker text",
+    # OIDC client authentication method names (client_secret_basic, _post).
+    ("scimgate.service.oidc", "token_auth_method"): "a method name from configuration",
+    ("scimgate.service.oidc", "token_auth_methods"): "method names the provider announces",
 }
 # Comparisons that involve a secret and are safe, each with the reason.
 ALLOWED: dict[tuple[str, str], str] = {
@@ -92,6 +97,12 @@ ALLOWED: dict[tuple[str, str], str] = {
     (
         "scimgate.storage.directory",
         "sso_codes.c.code_hash == code_hash",
+    ): "indexed lookup by hash",
+    # The same for a setup link's secret when the link is opened; the service
+    # compares the stored hash again with compare_digest.
+    (
+        "scimgate.storage.directory",
+        "setup_links.c.secret_hash == secret_hash",
     ): "indexed lookup by hash",
     (
         "scimgate.storage.sso",

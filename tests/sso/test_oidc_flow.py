@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from scimgate.config import Settings
 from scimgate.model.entities import Tenant
-from scimgate.service import api_keys, sso, users
+from scimgate.service import api_keys, sso, sso_trial, users
 from scimgate.service import roles as role_service
 from scimgate.service.scope import Limits, TenantScope
 from scimgate.service.sealing import SSO_CLIENT_SECRET, Keyring
@@ -225,3 +225,55 @@ def test_an_email_the_provider_did_not_verify_never_signs_in_its_owner(
     with db.tenant(acme.id) as repo:
         assert repo.sso.user_for_subject(connection.id, "mallory") is None
         assert repo.users.get(carol).doc.get("emails") is None  # type: ignore[union-attr]
+
+
+def _trial_report(
+    client: TestClient, db: Database, acme: Tenant, connection: sso.Connection, op: RunningOp
+) -> Any:
+    """The console's Test sign-in through the provider's login; the report it leaves."""
+    ticket = sso_trial.issue_ticket(db, acme, connection)
+    query = urlencode({"connection": connection.id, "trial": ticket})
+    started = client.get(f"/sso/acme/oidc/start?{query}", follow_redirects=False)
+    assert started.status_code == 303, started.text
+    callback = sign_in(op, started.headers["location"], "alice", stop_at=CALLBACK)
+    answer = client.get(local(callback), follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    prefix = f"/admin/tenants/acme/sso/{connection.id}/tests/"
+    assert answer.headers["location"].startswith(prefix)
+    return sso_trial.report(db, acme, connection, answer.headers["location"][len(prefix) :])
+
+
+def test_a_test_sign_in_reports_each_check_and_signs_nobody_in(
+    client: TestClient, db: Database, acme: Tenant, op: RunningOp, connection: sso.Connection
+) -> None:
+    report = _trial_report(client, db, acme, connection, op)
+    assert report["ok"] is True
+    words = {step["label"]: step["words"] for step in report["steps"]}
+    assert list(words) == ["State", "Code exchange", "ID token", "User", "Roles"]
+    assert "would create 'alice@example.test'" in words["User"]
+    assert "gives tenant_admin" in words["Roles"]
+    with db.tenant(acme.id) as repo:
+        assert repo.users.page(None, None, False, 0, 5).total == 0
+    assert [(r.status, r.scim_type) for r in sign_ins(db, acme)] == [(200, "test")]
+
+
+def test_a_test_sign_in_with_the_wrong_client_secret_fails_at_the_code_exchange(
+    client: TestClient,
+    db: Database,
+    acme: Tenant,
+    op: RunningOp,
+    connection: sso.Connection,
+    settings: Settings,
+) -> None:
+    keyring = Keyring.from_settings(settings, SSO_CLIENT_SECRET)
+    sso.update_connection(db, acme, connection.id, {}, client_secret="wrong", keyring=keyring)
+    report = _trial_report(client, db, acme, connection, op)
+    assert report["ok"] is False
+    states = {step["label"]: step["state"] for step in report["steps"]}
+    assert states == {
+        "State": "passed",
+        "Code exchange": "failed",
+        "ID token": "not reached",
+        "User": "not reached",
+        "Roles": "not reached",
+    }

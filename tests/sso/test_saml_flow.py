@@ -23,14 +23,15 @@ from starlette.testclient import TestClient
 from scimgate.app import create_app
 from scimgate.config import Settings
 from scimgate.model.entities import Tenant
-from scimgate.service import api_keys, saml, sso
+from scimgate.service import api_keys, saml, sso, sso_trial
 from scimgate.service import roles as role_service
 from scimgate.service import settings as settings_service
 from scimgate.service import tenants as tenant_service
 from scimgate.service.sealing import SSO_SP_KEY, Keyring
 from scimgate.storage.database import Database
 from scimgate.storage.engine import make_engine
-from scimgate.storage.tables import audit_log
+from scimgate.storage.tables import audit_log, sso_codes
+from tests.idps.keys import make_key_pair
 from tests.idps.simplesamlphp import (
     IdpPost,
     SimpleSamlPhp,
@@ -325,3 +326,84 @@ def test_an_encrypted_assertion_signs_in_and_a_clear_one_is_refused(world: World
     world.tenant("acme")
     clear = world.login(world.to_idp("acme"))
     refusal(world.post(clear, acs_path="/sso/globex/saml/acs"), "encryption")
+
+
+def _trial(world: World, tenant: Tenant, connection: sso.Connection) -> httpx2.Response:
+    """The console's Test sign-in, through the IdP's login, up to the ACS's answer."""
+    ticket = sso_trial.issue_ticket(world.db, tenant, connection)
+    query = {"connection": str(connection.id), "trial": ticket}
+    started = world.http.get(f"/sso/{tenant.slug}/saml/start", params=query, follow_redirects=False)
+    assert started.status_code == 303, started.text
+    assert started.headers["location"].startswith(world.idp.sso_url)
+    again = world.http.get(f"/sso/{tenant.slug}/saml/start", params=query, follow_redirects=False)
+    refusal(again, "start it again from the console")  # a ticket starts one test
+    return world.post(world.login(started.headers["location"]))
+
+
+def _report(world: World, tenant: Tenant, connection: sso.Connection, answer: Any) -> Any:
+    assert answer.status_code == 303, answer.text
+    location = answer.headers["location"]
+    prefix = f"/admin/tenants/{tenant.slug}/sso/{connection.id}/tests/"
+    assert location.startswith(prefix)
+    return sso_trial.report(world.db, tenant, connection, location.removeprefix(prefix))
+
+
+def test_a_test_sign_in_comes_back_to_the_console_and_changes_nothing(world: World) -> None:
+    acme, connection = world.tenant("acme")
+    role_service.add_role(world.db, acme, "admin", "Admin")
+    role_service.add_rule(world.db, acme, "scim-admins", "admin")
+    report = _report(world, acme, connection, _trial(world, acme, connection))
+    assert report["ok"] is True
+    words = {step["label"]: step["words"] for step in report["steps"]}
+    assert {step["state"] for step in report["steps"]} == {"passed"}
+    assert "just-in-time provisioning would create 'alice@example.test'" in words["User"]
+    assert "gives admin" in words["Roles"]
+    with world.db.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(sso_codes)).scalar() == 0
+    with world.db.tenant(acme.id) as repo:
+        assert repo.users.page(None, None, False, 0, 5).total == 0
+        assert repo.events.after(0, 10) == []
+    # The reused ticket's refusal, then the test.
+    assert [r[:2] for r in world.sign_ins(acme)] == [(403, "state"), (200, "test")]
+
+
+def test_a_test_sign_in_with_the_wrong_idp_certificate_shows_the_failed_check(
+    world: World,
+) -> None:
+    acme, connection = world.tenant("acme")
+    wrong = make_key_pair("not-the-idp.example.test").cert_pem
+    connection = sso.update_connection(
+        world.db,
+        acme,
+        connection.id,
+        {"config": {**connection.config, "idp_certificates": [wrong]}},
+    )
+    report = _report(world, acme, connection, _trial(world, acme, connection))
+    assert report["ok"] is False
+    failed = [s for s in report["steps"] if s["state"] == "failed"]
+    assert [s["label"] for s in failed] == ["Signature"]
+    assert "IdP certificates" in failed[0]["words"]
+    assert [r[:2] for r in world.sign_ins(acme)] == [(403, "state"), (403, "signature")]
+
+
+def test_two_connections_to_one_idp_each_verify_the_sign_ins_they_started(world: World) -> None:
+    """The InResponseTo names the connection; its certificates verify the response."""
+    acme, good = world.tenant("acme")
+    wrong = make_key_pair("not-the-idp.example.test").cert_pem
+    rotated = sso.create_connection(
+        world.db,
+        acme,
+        {
+            "name": "Rotated",
+            "protocol": "saml",
+            "jit": True,
+            "config": {**good.config, "idp_certificates": [wrong]},
+        },
+    )
+    query = {"connection": str(good.id), "redirect_uri": HOST, "state": "s"}
+    started = world.http.get("/sso/acme/saml/start", params=query, follow_redirects=False)
+    assert started.status_code == 303, started.text
+    code, _ = code_of(world.post(world.login(started.headers["location"])))
+    assert world.profile(acme, code)["connection"]["name"] == "SimpleSAMLphp"
+    report = _report(world, acme, rotated, _trial(world, acme, rotated))
+    assert [s["label"] for s in report["steps"] if s["state"] == "failed"] == ["Signature"]

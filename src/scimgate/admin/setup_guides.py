@@ -40,11 +40,29 @@ _EXTERNAL = re.compile(r"[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 _markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
+# Single sign-on protocol -> its guide (docs/how-to/sso-<protocol>.md), IdP notes included.
+SSO_GUIDES = ("saml", "oidc")
+
+
 def guide_text(name: str) -> str | None:
     """The markdown of guide ``name`` (a value of ``GUIDES``), or None if there is none."""
     if name not in GUIDES.values():
         return None
-    filename = f"connect-{name}.md"
+    return _read(f"connect-{name}.md")
+
+
+def sso_guide_text(protocol: str, values: dict[str, str]) -> str | None:
+    """The SSO guide of ``protocol`` with this tenant's values in place of the
+    placeholders (``{PUBLIC_URL}/sso/{tenant}``, ...); None for another protocol."""
+    text = _read(f"sso-{protocol}.md") if protocol in SSO_GUIDES else None
+    if text is None:
+        return None
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
+def _read(filename: str) -> str | None:
     packaged = resources.files("scimgate.admin").joinpath("guides", filename)
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")

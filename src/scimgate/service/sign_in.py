@@ -104,7 +104,7 @@ def _client_note(client: ClientInfo) -> str | None:
     return note[:500] or None
 
 
-def _audit_row(
+def audit_row(
     tenant: Tenant,
     connection: Connection | None,
     client: ClientInfo,
@@ -146,7 +146,7 @@ def record_refusal(
     per rejection, however many layers it passes through."""
     if rejection.recorded:
         return
-    row = _audit_row(
+    row = audit_row(
         tenant,
         connection,
         client,
@@ -480,30 +480,7 @@ def _sign_in(
     redirect_uri, host_state = _redirect(settings, connection, pending, relay_state)
     base_url = settings.scim_base_url(tenant.slug)
     with db.tenant(tenant.id, write=True) as repo:
-        tenant_settings = TenantSettings.from_dict(repo.app.settings())
-        row = _find_user(repo, connection, identity)
-        jit = row is None
-        if row is None:
-            if not connection.jit or connection.jit_requires_scim:
-                raise _refuse_unknown(connection, identity)
-            row, found, jit = _create_or_find(repo, tenant_settings, identity, connection, base_url)
-        else:
-            # Left out for being in no mapped group: the groups asserted now may map.
-            if not row.enabled and row.deactivation_reason != LEFT_MAPPED_GROUPS:
-                raise _disabled(row)
-            row, found = _update(repo, row, identity, base_url)
-        now = utcnow()
-        repo.sso.link(connection.id, identity.subject, row.id, now)
-        groups_moved = connection.groups_to_roles and repo.sso.set_groups(row.id, identity.groups)
-        if jit or groups_moved or not row.enabled:
-            found = lifecycle.recompute(repo, tenant_settings, [row.id], found)
-        user = repo.users.snapshots([row.id]).get(row.id, row.snapshot())
-        if not user.get("enabled"):
-            raise SsoRejected(
-                "disabled_user",
-                f"the user {row.user_name!r} is in no mapped group, and this tenant "
-                "deactivates such users",
-            )
+        row, user, jit, found = _admit(repo, connection, identity, base_url)
         found.append(
             lifecycle.user_event(
                 USER_SIGNED_IN,
@@ -518,6 +495,75 @@ def _sign_in(
             )
         )
         lifecycle.emit(repo, found)
-        repo.sso.record_sign_in(_audit_row(tenant, connection, client, status=200, user_id=row.id))
+        repo.sso.record_sign_in(audit_row(tenant, connection, client, status=200, user_id=row.id))
         code = _issue_code(repo, settings, row.id, connection, identity)
     return _with_code(redirect_uri, code, host_state)
+
+
+def _admit(
+    repo: TenantRepository, connection: Connection, identity: ExternalIdentity, base_url: str
+) -> tuple[UserRow, dict[str, Any], bool, list[NewEvent]]:
+    """Steps 1-4 of the module docstring: (user, its snapshot, made by JIT, events so far)."""
+    tenant_settings = TenantSettings.from_dict(repo.app.settings())
+    row = _find_user(repo, connection, identity)
+    jit = row is None
+    if row is None:
+        if not connection.jit or connection.jit_requires_scim:
+            raise _refuse_unknown(connection, identity)
+        row, found, jit = _create_or_find(repo, tenant_settings, identity, connection, base_url)
+    else:
+        # Left out for being in no mapped group: the groups asserted now may map.
+        if not row.enabled and row.deactivation_reason != LEFT_MAPPED_GROUPS:
+            raise _disabled(row)
+        row, found = _update(repo, row, identity, base_url)
+    repo.sso.link(connection.id, identity.subject, row.id, utcnow())
+    groups_moved = connection.groups_to_roles and repo.sso.set_groups(row.id, identity.groups)
+    if jit or groups_moved or not row.enabled:
+        found = lifecycle.recompute(repo, tenant_settings, [row.id], found)
+    user = repo.users.snapshots([row.id]).get(row.id, row.snapshot())
+    if not user.get("enabled"):
+        raise SsoRejected(
+            "disabled_user",
+            f"the user {row.user_name!r} is in no mapped group, and this tenant "
+            "deactivates such users",
+        )
+    return row, user, jit, found
+
+
+# -- a test sign-in -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Trial:
+    """What a sign-in of this identity would do, found by doing it and rolling it back."""
+
+    user_name: str
+    created: bool
+    roles: tuple[str, ...]
+    groups: tuple[str, ...]
+
+
+class _RollBack(Exception):
+    def __init__(self, trial: Trial) -> None:
+        super().__init__("rolled back")
+        self.trial = trial
+
+
+def trial_sign_in(
+    db: Database,
+    tenant: Tenant,
+    connection: Connection,
+    identity: ExternalIdentity,
+    settings: Settings,
+) -> Trial:
+    """The sign-in's own steps on ``identity`` in a transaction that is rolled back:
+    the same checks, no user made or changed, no event, no code."""
+    if not connection.enabled:
+        raise SsoRejected("connection_disabled", f"the connection {connection.name!r} is off")
+    try:
+        with db.tenant(tenant.id, write=True) as repo:
+            row, _, jit, _ = _admit(repo, connection, identity, settings.scim_base_url(tenant.slug))
+            roles = repo.roles.roles_of([row.id]).get(row.id, [])
+            raise _RollBack(Trial(row.user_name, jit, tuple(sorted(roles)), identity.groups))
+    except _RollBack as done:
+        return done.trial

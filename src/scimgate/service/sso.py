@@ -77,6 +77,7 @@ __all__ = [
 ]
 
 PENDING_LIFETIME = timedelta(minutes=10)
+TRIAL = "trial"  # the mark a test sign-in's pending data carries
 _MAX_REF = 256
 _MAX_STATE = 1024
 _BOOLEAN_FIELDS = ("enabled", "jit", "jit_requires_scim", "allow_idp_initiated", "groups_to_roles")
@@ -308,9 +309,15 @@ def begin(
     protocol_ref: str,
     data: Mapping[str, str],
     settings: Settings,
+    trial: bool = False,
 ) -> None:
-    """Record a sign-in the SP starts; refuses a redirect URI the host app did not register."""
-    check_redirect(settings, redirect_uri)
+    """Record a sign-in the SP starts; refuses a redirect URI the host app did not register.
+
+    A ``trial`` (the console's Test sign-in, ``service/sso_trial.py``) comes back to
+    the console's own ``redirect_uri`` rather than to the host app.
+    """
+    if not trial:
+        check_redirect(settings, redirect_uri)
     if not connection.enabled:
         raise SsoRejected("connection_disabled", f"the connection {connection.name!r} is off")
     if not protocol_ref or len(protocol_ref) > _MAX_REF:
@@ -322,7 +329,7 @@ def begin(
         protocol_ref=protocol_ref,
         redirect_uri=redirect_uri,
         host_state=host_state,
-        data=dict(data),
+        data={**data, TRIAL: "1"} if trial else dict(data),
         expires_at=utcnow() + PENDING_LIFETIME,
     )
     with db.tenant(tenant.id, write=True) as repo:

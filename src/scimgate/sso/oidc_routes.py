@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Route
 from scimgate.errors import SsoRejected
 from scimgate.model.entities import Tenant
 from scimgate.model.sso import PROTOCOL_OIDC, Pending
-from scimgate.service import sso
+from scimgate.service import sso, sso_trial
 from scimgate.service.egress import EgressPolicy
 from scimgate.service.oidc import DEFAULT_SCOPES, ClientConfig, OidcClient
 from scimgate.service.sealing import SSO_CLIENT_SECRET, Keyring
@@ -99,7 +99,11 @@ def _oidc_connection(request: Request, tenant: Tenant) -> sso.Connection:
 def _begin(request: Request, tenant: Tenant, connection: sso.Connection) -> str:
     settings = settings_of(request)
     redirect_uri = request.query_params.get("redirect_uri", "")
-    sso.check_redirect(settings, redirect_uri)  # before anything is asked of the IdP
+    ticket = request.query_params.get("trial")
+    if ticket:
+        redirect_uri = sso_trial.redeem_ticket(database_of(request), tenant, connection, ticket)
+    else:
+        sso.check_redirect(settings, redirect_uri)  # before anything is asked of the IdP
     authorization = _oidc(request).authorization_request(
         _client_config(request, tenant, connection)
     )
@@ -108,10 +112,11 @@ def _begin(request: Request, tenant: Tenant, connection: sso.Connection) -> str:
         tenant,
         connection,
         redirect_uri=redirect_uri,
-        host_state=request.query_params.get("state"),
+        host_state=None if ticket else request.query_params.get("state"),
         protocol_ref=authorization.state,
         data={"nonce": authorization.nonce, "code_verifier": authorization.code_verifier},
         settings=settings,
+        trial=bool(ticket),
     )
     return authorization.url
 
@@ -163,6 +168,20 @@ def _identity(
     )
 
 
+def _finish_trial(
+    request: Request, tenant: Tenant, connection: sso.Connection, pending: Pending
+) -> str:
+    """A test sign-in's callback: its report for the console, whatever the outcome."""
+    db = database_of(request)
+    try:
+        identity = _identity(request, tenant, connection, pending)
+    except SsoRejected as rejection:
+        return sso_trial.fail(db, tenant, connection, rejection, client=client_of(request))
+    return sso_trial.finish(
+        db, tenant, connection, identity, client=client_of(request), settings=settings_of(request)
+    )
+
+
 async def callback(request: Request) -> Response:
     tenant: Tenant | None = None
     connection: sso.Connection | None = None
@@ -170,6 +189,9 @@ async def callback(request: Request) -> Response:
         tenant = await run_in_threadpool(tenant_of, request)
         found, pending = await run_in_threadpool(_pending, request, tenant)
         connection = found
+        if sso_trial.is_trial(pending):
+            report = await run_in_threadpool(_finish_trial, request, tenant, found, pending)
+            return RedirectResponse(report, status_code=303, headers=_NO_STORE)
         identity = await run_in_threadpool(_identity, request, tenant, found, pending)
         url = await run_in_threadpool(
             sso.complete_sign_in,

@@ -9,7 +9,12 @@ the pending sign-in, whose redirect URI was checked against the host app's list.
 assertion id once (the replay cache, in the database so it holds across
 workers), the AuthnRequest ID once (``take_pending``). Verifying before spending
 means a forged POST cannot use up a real sign-in. IdP-initiated responses (no
-InResponseTo) pass only when the connection allows them.
+InResponseTo) pass only when the connection allows them. The connection whose keys
+verify a response is the one whose sign-in its InResponseTo names, else the one that
+trusts its issuer, so two connections to one IdP can live side by side.
+
+A sign-in the console started as a test (``service/sso_trial.py``) goes back to the
+console with a report of each check, passed or failed, and signs nobody in.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from scimgate.config import Settings
 from scimgate.errors import SsoRejected
 from scimgate.model.entities import Tenant
 from scimgate.model.sso import PROTOCOL_SAML
-from scimgate.service import saml, saml_metadata, sso
+from scimgate.service import saml, saml_metadata, sso, sso_trial
 from scimgate.service.sealing import SSO_SP_KEY, Keyring
 from scimgate.sso.pages import (
     client_of,
@@ -97,16 +102,21 @@ def _begin(request: Request, tenant: Tenant, connection: sso.Connection) -> str:
     db, settings = database_of(request), settings_of(request)
     conn = _saml_connection(db, settings, tenant, connection)
     relay = sso.new_protocol_ref()
+    redirect_uri = request.query_params.get("redirect_uri", "")
+    ticket = request.query_params.get("trial")
+    if ticket:
+        redirect_uri = sso_trial.redeem_ticket(db, tenant, connection, ticket)
     redirect = saml.authn_request(conn, relay_state=relay)
     sso.begin(
         db,
         tenant,
         connection,
-        redirect_uri=request.query_params.get("redirect_uri", ""),
-        host_state=request.query_params.get("state"),
+        redirect_uri=redirect_uri,
+        host_state=None if ticket else request.query_params.get("state"),
         protocol_ref=redirect.request_id,
         data={"relay_state": relay},
         settings=settings,
+        trial=bool(ticket),
     )
     return redirect.url
 
@@ -183,11 +193,15 @@ class _Acs:
         self.relay_state = form.get("RelayState")
         self.tenant: Tenant | None = None
         self.connection: sso.Connection | None = None
+        self.request_id: str | None = None
 
     def verify(self) -> tuple[saml.VerifiedResponse, sso.Pending | None]:
         self.tenant = tenant_of(self.request)
         claimed = saml.peek(self.saml_response)
-        self.connection = _connection_for(self.db, self.settings, self.tenant, claimed.issuer)
+        self.request_id = claimed.in_response_to
+        self.connection = self._requested() or _connection_for(
+            self.db, self.settings, self.tenant, claimed.issuer
+        )
         conn = _saml_connection(self.db, self.settings, self.tenant, self.connection)
         verified = saml.verify_response(
             conn,
@@ -203,6 +217,23 @@ class _Acs:
                 f"the assertion {verified.assertion_id} was used before; each is accepted once",
             )
         return verified, self._pending(verified)
+
+    def _requested(self) -> sso.Connection | None:
+        """The SAML connection whose sign-in the InResponseTo names (verification still
+        checks that its IdP issued the response); None for an unknown or absent one."""
+        assert self.tenant is not None
+        if self.request_id is None:
+            return None
+        pending = sso.peek_pending(self.db, self.tenant, self.request_id)
+        if pending is None:
+            return None
+        try:
+            chosen = sso.get_connection(self.db, self.tenant, pending.connection_id)
+        except sso.ConnectionNotFound:
+            return None
+        if chosen.protocol != PROTOCOL_SAML:
+            return None
+        return _fetched(self.db, self.settings, self.tenant, chosen)
 
     def _pending(self, verified: saml.VerifiedResponse) -> sso.Pending | None:
         assert self.tenant is not None
@@ -223,9 +254,32 @@ class _Acs:
             )
         return pending
 
+    def refused_trial(self, rejection: SsoRejected) -> str | None:
+        """The console path of a refused test sign-in's report; None when this was no test."""
+        if self.tenant is None or self.request_id is None:
+            return None
+        pending = sso.peek_pending(self.db, self.tenant, self.request_id)
+        if not sso_trial.is_trial(pending):
+            return None
+        assert pending is not None
+        connection = sso.get_connection(self.db, self.tenant, pending.connection_id)
+        sso.take_pending(self.db, self.tenant, connection, self.request_id)
+        return sso_trial.fail(
+            self.db, self.tenant, connection, rejection, client=client_of(self.request)
+        )
+
     def complete(self, verified: saml.VerifiedResponse, pending: sso.Pending | None) -> str:
         assert self.tenant is not None
         assert self.connection is not None
+        if sso_trial.is_trial(pending):
+            return sso_trial.finish(
+                self.db,
+                self.tenant,
+                self.connection,
+                verified.identity,
+                client=client_of(self.request),
+                settings=self.settings,
+            )
         return sso.complete_sign_in(
             self.db,
             self.tenant,
@@ -245,6 +299,9 @@ async def acs(request: Request) -> Response:
     try:
         verified, pending = await run_in_threadpool(step.verify)
     except SsoRejected as rejection:
+        trial = await run_in_threadpool(step.refused_trial, rejection)
+        if trial is not None:
+            return RedirectResponse(trial, status_code=303, headers=_NO_STORE)
         return await refuse(request, step.tenant, step.connection, rejection)
     try:
         url = await run_in_threadpool(step.complete, verified, pending)
