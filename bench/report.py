@@ -8,6 +8,24 @@ from phases import PhaseResult
 
 SCIMGATE = "scimgate"
 REFERENCE = "scim2-server"
+FLOOR = "floor"  # bench/floor_plus.py: raw ASGI + sqlite3 + orjson, no validation, no auth
+# Single-resource operations: scimgate at most this many times the floor's CPU per request.
+FLOOR_TARGET_RATIO = 2.0
+SINGLE_RESOURCE_OPS = frozenset(
+    {
+        "create_user",
+        "get_user",
+        "filter_eq_hit",
+        "filter_eq_miss",
+        "put_user",
+        "patch_deactivate",
+        "create_group",
+        "add_member",
+        "remove_member",
+        "get_group_no_members",
+        "delete_user",
+    }
+)
 
 # Server CPU per request, scimgate on SQLite with one process (the targets).
 TARGETS_US: dict[str, float] = {
@@ -64,24 +82,35 @@ def target_verdict(
 
 def suite_table(results: Results, servers: list[str], header: str, targets_apply: bool) -> str:
     both = SCIMGATE in servers and REFERENCE in servers
+    floor = SCIMGATE in servers and FLOOR in servers
     lines = [header, ""]
     top = f"{'':22} |" + "".join(f" {name:^45} |" for name in servers)
     cols = f"{'operation':22} |" + "".join(
         f" {'reqs':>6} {'ops/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu/req':>12} |" for _ in servers
     )
+    if floor:
+        top += f" {'cpu ratio':>9} |"
+        cols += f" {'sg/floor':>9} |"
     if both:
         top += f" {'cpu ratio':>9} |"
-        cols += f" {'sg / ref':>9} |"
+        cols += f" {'ref / sg':>9} |"
     if SCIMGATE in servers:
         top += " target: scimgate cpu/req"
     lines += [top, cols, "-" * (len(cols) + 20)]
     for op, by_server in results.items():
         row = f"{op:22} |" + "".join(f" {_server_cells(by_server.get(name))} |" for name in servers)
+        mine = by_server.get(SCIMGATE)
+        if floor:
+            row += f" {fmt_ratio(_cpu_ratio(mine, by_server.get(FLOOR))):>9} |"
         if both:
-            mine, theirs = by_server.get(SCIMGATE), by_server.get(REFERENCE)
-            value = ratio(mine.server_cpu_us, theirs.server_cpu_us) if mine and theirs else None
-            row += f" {fmt_ratio(value):>9} |"
-        if SCIMGATE in servers:
+            row += f" {fmt_ratio(_cpu_ratio(by_server.get(REFERENCE), mine)):>9} |"
+        if floor and op in SINGLE_RESOURCE_OPS:
+            value = _cpu_ratio(mine, by_server.get(FLOOR))
+            verdict = "?" if value is None else ("met" if value <= FLOOR_TARGET_RATIO else "MISSED")
+            if not targets_apply:
+                verdict = "(for SQLite, 1 process)"
+            row += f" <= {FLOOR_TARGET_RATIO:.0f}x floor {verdict}"
+        elif SCIMGATE in servers and not floor:
             target, met = target_verdict(op, by_server.get(SCIMGATE), targets_apply)
             if target is not None:
                 verdict = "?" if met is None else ("met" if met else "MISSED")
@@ -98,6 +127,12 @@ def suite_table(results: Results, servers: list[str], header: str, targets_apply
         others_line(results),
     ]
     return "\n".join(lines)
+
+
+def _cpu_ratio(top: PhaseResult | None, bottom: PhaseResult | None) -> float | None:
+    if top is None or bottom is None:
+        return None
+    return ratio(top.server_cpu_us, bottom.server_cpu_us)
 
 
 def _error_lines(results: Results) -> str:
@@ -148,7 +183,11 @@ def suite_json(results: Results, servers: list[str], targets_apply: bool) -> dic
             for op, by in results.items()
         }
     for op, by in results.items():
-        mine, theirs = by.get(SCIMGATE), by.get(REFERENCE)
+        mine, theirs, bare = by.get(SCIMGATE), by.get(REFERENCE), by.get(FLOOR)
+        if mine is not None and bare is not None:
+            out.setdefault("floor_ratios", {})[op] = {
+                "server_cpu_us_per_req": _rounded(ratio(mine.server_cpu_us, bare.server_cpu_us)),
+            }
         if mine is not None and theirs is not None:
             out["ratios"][op] = {
                 "server_cpu_us_per_req": _rounded(ratio(mine.server_cpu_us, theirs.server_cpu_us)),

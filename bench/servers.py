@@ -203,5 +203,52 @@ def start_reference(workdir: Path) -> Server:
     )
 
 
+def start_floor(workdir: Path) -> Server:
+    """Launch bench/floor_plus.py (the project's floor: raw ASGI, sqlite3, orjson, no
+    validation, no auth) under the same uvicorn as scimgate; no waiting."""
+    port = free_port()
+    log_path = workdir / "floor.log"
+    env = {
+        **os.environ,
+        "FLOOR_DB": str(workdir / "floor.db"),
+        "FLOOR_BASE": f"http://{HOST}:{port}/v2",
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                str(_BENCH_DIR),
+                "floor_plus:app",
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--no-server-header",
+                "--timeout-keep-alive",
+                "75",
+            ],
+            env=env,
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Server(
+        name="floor",
+        endpoint=Endpoint(HOST, port, "none"),
+        base_path="/v2",
+        process=process,
+        log_path=log_path,
+        ready_path="/v2/ServiceProviderConfig",
+        details={"storage": "sqlite3", "workers": 1},
+    )
+
+
 def make_workdir() -> tempfile.TemporaryDirectory[str]:
     return tempfile.TemporaryDirectory(prefix="scim_load-")
