@@ -124,9 +124,31 @@ def suite_table(results: Results, servers: list[str], header: str, targets_apply
         " workers); '*' stopped at the phase time limit; '!' errors: "
         + (_error_lines(results) or "none"),
         client_cpu_line(results, servers),
+        *db_cpu_lines(results),
         others_line(results),
     ]
+    if floor:
+        lines += ["", *cpu_summary(results, servers)]
     return "\n".join(lines)
+
+
+def cpu_summary(results: Results, servers: list[str]) -> list[str]:
+    """Server CPU per request only, one column per server, and the two ratios."""
+    names = [n for n in (SCIMGATE, REFERENCE, FLOOR) if n in servers]
+    head = f"{'server cpu/req':22} |" + "".join(f" {n:>12} |" for n in names)
+    head += f" {'sg/floor':>9} |" + (f" {'ref / sg':>9} |" if REFERENCE in names else "")
+    rows = [head, "-" * len(head)]
+    for op, by in results.items():
+        cells = "".join(
+            f" {fmt_us(r.server_cpu_us) if (r := by.get(n)) is not None else 'n/a':>12} |"
+            for n in names
+        )
+        mine = by.get(SCIMGATE)
+        row = f"{op:22} |{cells} {fmt_ratio(_cpu_ratio(mine, by.get(FLOOR))):>9} |"
+        if REFERENCE in names:
+            row += f" {fmt_ratio(_cpu_ratio(by.get(REFERENCE), mine)):>9} |"
+        rows.append(row)
+    return rows
 
 
 def _cpu_ratio(top: PhaseResult | None, bottom: PhaseResult | None) -> float | None:
@@ -163,6 +185,22 @@ def client_cpu_line(results: Results, servers: list[str]) -> str:
                 f" at most {share:.0%} of a core"
             )
     return "client (this process) CPU: " + ("; ".join(parts) or "n/a")
+
+
+def db_cpu_lines(results: Results) -> list[str]:
+    """PostgreSQL: the backends' CPU per request beside scimgate's own (not in cpu/req)."""
+    cells = [
+        f"{op:22} {fmt_us(r.db_cpu_us):>9}  + {fmt_us(r.server_cpu_us):>9}"
+        f"  = {fmt_us(r.db_cpu_us + r.server_cpu_us):>9}"
+        for op, by in results.items()
+        if (r := by.get(SCIMGATE)) is not None and r.db_cpu_us
+    ]
+    if not cells:
+        return []
+    return [
+        "PostgreSQL backends' CPU per request (+ scimgate's = both):",
+        *(f"  {c}" for c in cells),
+    ]
 
 
 def others_line(results: Results) -> str:
