@@ -10,6 +10,7 @@ from typing import Any
 
 from httpload import BodyCheck, LoadResult, Pool, Request
 from payloads import resource_id
+from pgstat import used
 from procstat import machine_busy_seconds, tree_cpu_seconds
 from servers import Server
 
@@ -40,6 +41,8 @@ class PhaseResult:
     client_cpu_us: float
     # CPU the rest of the machine used meanwhile, in cores: a busy machine skews the figures.
     others_cores: float = 0.0
+    # PostgreSQL: CPU of the database backends serving the server, per request.
+    db_cpu_us: float = 0.0
     # Scale mode: the tenant or group size the phase ran at.
     size: int | None = None
     samples: list[str] = field(default_factory=list)
@@ -70,6 +73,8 @@ class PhaseResult:
             "elapsed_s": round(self.elapsed_s, 3),
             "other_processes_cores": round(self.others_cores, 2),
         }
+        if self.db_cpu_us:
+            out["db_backend_cpu_us_per_req"] = round(self.db_cpu_us, 1)
         if self.errors:
             out["error_kinds"] = dict(self.errors)
             out["error_samples"] = self.samples
@@ -92,6 +97,7 @@ def measure(
     size: int | None = None,
 ) -> tuple[PhaseResult, LoadResult]:
     """Run one phase; CPU readings bracket it as tightly as the client allows."""
+    backends_before = server.backends.seconds() if server.backends is not None else {}
     machine_before = machine_busy_seconds()
     server_before = tree_cpu_seconds(server.pid)
     client_before = time.process_time()
@@ -107,6 +113,7 @@ def measure(
     client_after = time.process_time()
     server_after = tree_cpu_seconds(server.pid)
     machine = machine_busy_seconds() - machine_before
+    db_cpu = used(backends_before, server.backends.seconds()) if server.backends is not None else 0
     server_cpu, client_cpu = server_after - server_before, client_after - client_before
     per_request = 1e6 / load.sent if load.sent else 0.0
     result = PhaseResult(
@@ -119,7 +126,9 @@ def measure(
         p99_ms=load.percentile_ms(0.99),
         server_cpu_us=server_cpu * per_request,
         client_cpu_us=client_cpu * per_request,
-        others_cores=max(0.0, machine - server_cpu - client_cpu) / max(load.elapsed_s, 1e-9),
+        others_cores=max(0.0, machine - server_cpu - client_cpu - db_cpu)
+        / max(load.elapsed_s, 1e-9),
+        db_cpu_us=db_cpu * per_request,
         size=size,
         samples=load.samples,
     )

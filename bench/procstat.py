@@ -64,14 +64,14 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
-def tree_cpu_seconds(root: int) -> float:
+def tree_cpu_seconds(root: int, *, children: bool = True) -> float:
     """User + system CPU seconds of ``root`` and its live descendants.
 
     Children that exited and were reaped count through the parent's
     cutime/cstime, so a worker restarted between two readings is not lost.
     """
     ticks = 0
-    for pid in process_tree(root):
+    for pid in process_tree(root) if children else [root]:
         fields = _stat_fields(pid)
         if fields is None:
             continue

@@ -8,6 +8,24 @@ from phases import PhaseResult
 
 SCIMGATE = "scimgate"
 REFERENCE = "scim2-server"
+FLOOR = "floor"  # bench/floor_plus.py: raw ASGI + sqlite3 + orjson, no validation, no auth
+# Single-resource operations: scimgate at most this many times the floor's CPU per request.
+FLOOR_TARGET_RATIO = 2.0
+SINGLE_RESOURCE_OPS = frozenset(
+    {
+        "create_user",
+        "get_user",
+        "filter_eq_hit",
+        "filter_eq_miss",
+        "put_user",
+        "patch_deactivate",
+        "create_group",
+        "add_member",
+        "remove_member",
+        "get_group_no_members",
+        "delete_user",
+    }
+)
 
 # Server CPU per request, scimgate on SQLite with one process (the issue's targets).
 TARGETS_US: dict[str, float] = {
@@ -64,24 +82,35 @@ def target_verdict(
 
 def suite_table(results: Results, servers: list[str], header: str, targets_apply: bool) -> str:
     both = SCIMGATE in servers and REFERENCE in servers
+    floor = SCIMGATE in servers and FLOOR in servers
     lines = [header, ""]
     top = f"{'':22} |" + "".join(f" {name:^45} |" for name in servers)
     cols = f"{'operation':22} |" + "".join(
         f" {'reqs':>6} {'ops/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu/req':>12} |" for _ in servers
     )
+    if floor:
+        top += f" {'cpu ratio':>9} |"
+        cols += f" {'sg/floor':>9} |"
     if both:
         top += f" {'cpu ratio':>9} |"
-        cols += f" {'sg / ref':>9} |"
+        cols += f" {'ref / sg':>9} |"
     if SCIMGATE in servers:
         top += " target: scimgate cpu/req"
     lines += [top, cols, "-" * (len(cols) + 20)]
     for op, by_server in results.items():
         row = f"{op:22} |" + "".join(f" {_server_cells(by_server.get(name))} |" for name in servers)
+        mine = by_server.get(SCIMGATE)
+        if floor:
+            row += f" {fmt_ratio(_cpu_ratio(mine, by_server.get(FLOOR))):>9} |"
         if both:
-            mine, theirs = by_server.get(SCIMGATE), by_server.get(REFERENCE)
-            value = ratio(mine.server_cpu_us, theirs.server_cpu_us) if mine and theirs else None
-            row += f" {fmt_ratio(value):>9} |"
-        if SCIMGATE in servers:
+            row += f" {fmt_ratio(_cpu_ratio(by_server.get(REFERENCE), mine)):>9} |"
+        if floor and op in SINGLE_RESOURCE_OPS:
+            value = _cpu_ratio(mine, by_server.get(FLOOR))
+            verdict = "?" if value is None else ("met" if value <= FLOOR_TARGET_RATIO else "MISSED")
+            if not targets_apply:
+                verdict = "(for SQLite, 1 process)"
+            row += f" <= {FLOOR_TARGET_RATIO:.0f}x floor {verdict}"
+        elif SCIMGATE in servers and not floor:
             target, met = target_verdict(op, by_server.get(SCIMGATE), targets_apply)
             if target is not None:
                 verdict = "?" if met is None else ("met" if met else "MISSED")
@@ -95,9 +124,37 @@ def suite_table(results: Results, servers: list[str], header: str, targets_apply
         " workers); '*' stopped at the phase time limit; '!' errors: "
         + (_error_lines(results) or "none"),
         client_cpu_line(results, servers),
+        *db_cpu_lines(results),
         others_line(results),
     ]
+    if floor:
+        lines += ["", *cpu_summary(results, servers)]
     return "\n".join(lines)
+
+
+def cpu_summary(results: Results, servers: list[str]) -> list[str]:
+    """Server CPU per request only, one column per server, and the two ratios."""
+    names = [n for n in (SCIMGATE, REFERENCE, FLOOR) if n in servers]
+    head = f"{'server cpu/req':22} |" + "".join(f" {n:>12} |" for n in names)
+    head += f" {'sg/floor':>9} |" + (f" {'ref / sg':>9} |" if REFERENCE in names else "")
+    rows = [head, "-" * len(head)]
+    for op, by in results.items():
+        cells = "".join(
+            f" {fmt_us(r.server_cpu_us) if (r := by.get(n)) is not None else 'n/a':>12} |"
+            for n in names
+        )
+        mine = by.get(SCIMGATE)
+        row = f"{op:22} |{cells} {fmt_ratio(_cpu_ratio(mine, by.get(FLOOR))):>9} |"
+        if REFERENCE in names:
+            row += f" {fmt_ratio(_cpu_ratio(by.get(REFERENCE), mine)):>9} |"
+        rows.append(row)
+    return rows
+
+
+def _cpu_ratio(top: PhaseResult | None, bottom: PhaseResult | None) -> float | None:
+    if top is None or bottom is None:
+        return None
+    return ratio(top.server_cpu_us, bottom.server_cpu_us)
 
 
 def _error_lines(results: Results) -> str:
@@ -130,6 +187,22 @@ def client_cpu_line(results: Results, servers: list[str]) -> str:
     return "client (this process) CPU: " + ("; ".join(parts) or "n/a")
 
 
+def db_cpu_lines(results: Results) -> list[str]:
+    """PostgreSQL: the backends' CPU per request beside scimgate's own (not in cpu/req)."""
+    cells = [
+        f"{op:22} {fmt_us(r.db_cpu_us):>9}  + {fmt_us(r.server_cpu_us):>9}"
+        f"  = {fmt_us(r.db_cpu_us + r.server_cpu_us):>9}"
+        for op, by in results.items()
+        if (r := by.get(SCIMGATE)) is not None and r.db_cpu_us
+    ]
+    if not cells:
+        return []
+    return [
+        "PostgreSQL backends' CPU per request (+ scimgate's = both):",
+        *(f"  {c}" for c in cells),
+    ]
+
+
 def others_line(results: Results) -> str:
     """How much CPU other processes took during the phases: figures from a busy box mislead."""
     loads = [r.others_cores for by in results.values() for r in by.values() if r is not None]
@@ -148,7 +221,11 @@ def suite_json(results: Results, servers: list[str], targets_apply: bool) -> dic
             for op, by in results.items()
         }
     for op, by in results.items():
-        mine, theirs = by.get(SCIMGATE), by.get(REFERENCE)
+        mine, theirs, bare = by.get(SCIMGATE), by.get(REFERENCE), by.get(FLOOR)
+        if mine is not None and bare is not None:
+            out.setdefault("floor_ratios", {})[op] = {
+                "server_cpu_us_per_req": _rounded(ratio(mine.server_cpu_us, bare.server_cpu_us)),
+            }
         if mine is not None and theirs is not None:
             out["ratios"][op] = {
                 "server_cpu_us_per_req": _rounded(ratio(mine.server_cpu_us, theirs.server_cpu_us)),

@@ -28,9 +28,16 @@ import orjson
 
 from httpload import Pool
 from phases import Limits, PhaseResult
-from report import REFERENCE, SCIMGATE, Results, failed_ops, fmt_us, suite_json, suite_table
+from report import FLOOR, REFERENCE, SCIMGATE, Results, failed_ops, fmt_us, suite_json, suite_table
 from scale import ScaleRun, ScaleSizes, run_scale, scale_json, scale_table
-from servers import Server, ServerFailed, make_workdir, start_reference, start_scimgate
+from servers import (
+    Server,
+    ServerFailed,
+    make_workdir,
+    start_floor,
+    start_reference,
+    start_scimgate,
+)
 from suite import PHASES, Suite, SuiteSizes
 
 # Even a late phase gets this long: enough requests for a CPU reading above /proc's 10 ms tick.
@@ -78,8 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add(
         "--servers",
-        default=f"{SCIMGATE},{REFERENCE}",
-        help=f"comma-separated subset of {SCIMGATE},{REFERENCE}",
+        default=f"{SCIMGATE},{REFERENCE},{FLOOR}",
+        help=f"comma-separated subset of {SCIMGATE},{REFERENCE},{FLOOR} (default run only;"
+        f" --scale ignores {FLOOR})",
     )
     add("--database-url", help="scimgate's database (default: a fresh SQLite file)")
     add("--workers", type=_positive, default=1, help="scimgate worker processes [1]")
@@ -110,14 +118,20 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 @contextmanager
 def _servers(args: argparse.Namespace, workdir: Path) -> Iterator[list[Server]]:
     wanted = [name.strip() for name in args.servers.split(",") if name.strip()]
-    unknown = set(wanted) - {SCIMGATE, REFERENCE}
+    if args.scale:
+        wanted = [name for name in wanted if name != FLOOR]
+    unknown = set(wanted) - {SCIMGATE, REFERENCE, FLOOR}
     if unknown or not wanted:
-        raise SystemExit(f"--servers: unknown {sorted(unknown)}; pick from {SCIMGATE},{REFERENCE}")
+        raise SystemExit(
+            f"--servers: unknown {sorted(unknown)}; pick from {SCIMGATE},{REFERENCE},{FLOOR}"
+        )
     started: list[Server] = []
     try:
         # scim2-server first: it loads while scimgate's CLI steps run.
         if REFERENCE in wanted:
             started.append(start_reference(workdir))
+        if FLOOR in wanted:
+            started.append(start_floor(workdir))
         if SCIMGATE in wanted:
             scimgate = start_scimgate(workdir, database_url=args.database_url, workers=args.workers)
             started.insert(0, scimgate)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from httpload import Endpoint
+from pgstat import BackendCpu
 from procstat import process_tree
 
 HOST = "127.0.0.1"
@@ -41,6 +42,8 @@ class Server:
     tenant_id: int | None = None
     api_key: str | None = None  # a host-API key of the tenant, when asked for
     details: dict[str, Any] = field(default_factory=dict)
+    # PostgreSQL only: reads the CPU of the backends serving the server's database.
+    backends: Any = None
 
     @property
     def pid(self) -> int:
@@ -56,6 +59,9 @@ class Server:
 
     def stop(self) -> None:
         """Stop the server and any worker its supervisor left behind (SIGTERM, then SIGKILL)."""
+        if self.backends is not None:
+            self.backends.close()
+            self.backends = None
         group = self.process.pid  # each server leads its own session (start_new_session)
         tree = process_tree(self.process.pid)
         if self.process.poll() is None:
@@ -159,7 +165,7 @@ def start_scimgate(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    return Server(
+    server = Server(
         name="scimgate",
         endpoint=Endpoint(HOST, port, token["token"]),
         base_path=f"/scim/v2/{slug}",
@@ -171,6 +177,9 @@ def start_scimgate(
         ready_path="/healthz",
         details={"database": url.split(":", 1)[0], "workers": workers, "tenant": slug},
     )
+    if url.startswith("postgresql"):
+        server.backends = BackendCpu(url)
+    return server
 
 
 def start_reference(workdir: Path) -> Server:
@@ -200,6 +209,53 @@ def start_reference(workdir: Path) -> Server:
         log_path=log_path,
         ready_path="/v2/ServiceProviderConfig",
         details={"storage": "memory", "workers": 1},
+    )
+
+
+def start_floor(workdir: Path) -> Server:
+    """Launch bench/floor_plus.py (the project's floor: raw ASGI, sqlite3, orjson, no
+    validation, no auth) under the same uvicorn as scimgate; no waiting."""
+    port = free_port()
+    log_path = workdir / "floor.log"
+    env = {
+        **os.environ,
+        "FLOOR_DB": str(workdir / "floor.db"),
+        "FLOOR_BASE": f"http://{HOST}:{port}/v2",
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                str(_BENCH_DIR),
+                "floor_plus:app",
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--no-server-header",
+                "--timeout-keep-alive",
+                "75",
+            ],
+            env=env,
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Server(
+        name="floor",
+        endpoint=Endpoint(HOST, port, "none"),
+        base_path="/v2",
+        process=process,
+        log_path=log_path,
+        ready_path="/v2/ServiceProviderConfig",
+        details={"storage": "sqlite3", "workers": 1},
     )
 
 

@@ -95,9 +95,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
 
     app = Starlette(
         routes=[
+            # First: nearly every request is a SCIM one, and the router tries routes in order.
+            Mount("/scim/v2/{tenant}", app=DrainRefusedBody(AuditedScim(Router(scim_routes())))),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Mount("/scim/v2/{tenant}", app=DrainRefusedBody(AuditedScim(Router(scim_routes())))),
             Mount("/api", app=api),
             Mount(
                 "/admin",

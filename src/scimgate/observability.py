@@ -169,6 +169,23 @@ class Metrics:
         )
         self._own = own
         self._live = _LiveFigures(app)
+        # The labelled children, looked up once per label set instead of on every request.
+        self._request_children: dict[tuple[str, str, str], Any] = {}
+        self._latency_children: dict[tuple[str, str], Any] = {}
+
+    def observe(self, tenant: str, idp: str, outcome: str, surface: str, elapsed: float) -> None:
+        """Count one request and its duration."""
+        key = (tenant, idp, outcome)
+        counter = self._request_children.get(key)
+        if counter is None:
+            counter = self._request_children[key] = self.requests.labels(*key)
+        counter.inc()
+        timing = self._latency_children.get((surface, outcome))
+        if timing is None:
+            timing = self._latency_children[(surface, outcome)] = self.latency.labels(
+                surface, outcome
+            )
+        timing.observe(elapsed)
 
     def exposition(self) -> bytes:
         registry = CollectorRegistry()
@@ -274,8 +291,7 @@ class ObservabilityMiddleware:
         else:
             surface = "api" if path.startswith("/api/") else "other"
         if path != "/metrics":
-            self.metrics.requests.labels(tenant, idp, outcome).inc()
-            self.metrics.latency.labels(surface, outcome).observe(elapsed)
+            self.metrics.observe(tenant, idp, outcome, surface, elapsed)
         if path.startswith(_SETUP_LINK):
             # A setup link's path is its secret: the log keeps only the shown prefix.
             path = path[: len(_SETUP_LINK) + 8] + "…"

@@ -1,15 +1,21 @@
 """Every SCIM request is authenticated against the URL's tenant (RFC 6750 bearer)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import timedelta
 
 import pytest
 from starlette.testclient import TestClient
 
+from scimgate.app import create_app
+from scimgate.config import Settings
 from scimgate.model.entities import Tenant
 from scimgate.service import tokens as token_service
-from scimgate.service.tenants import get_tenant
+from scimgate.service.settings import update_settings
+from scimgate.service.tenants import get_tenant, set_tenant_disabled
 from scimgate.service.tokens import IssuedToken
 from scimgate.storage.database import Database
+from scimgate.storage.engine import make_engine
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
@@ -90,3 +96,159 @@ def test_a_valid_token_reaches_the_tenant_endpoint(
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/scim+json")
     assert response.json()["status"] == "404"
+
+
+# -- the verified-token cache ---------------------------------------------------------
+#
+# Each app below has its own engine on the same database, as two `serve --workers 2`
+# processes would: what one process cached, a change made elsewhere must still overrule.
+
+
+@pytest.fixture
+def two_apps(settings: Settings) -> Iterator[tuple[TestClient, TestClient, list[Database]]]:
+    databases = [Database(make_engine(settings.database_url)) for _ in range(2)]
+    with ExitStack() as stack:
+        clients = [
+            stack.enter_context(TestClient(create_app(settings, database=db))) for db in databases
+        ]
+        yield clients[0], clients[1], databases
+    for db in databases:
+        db.dispose()
+
+
+def _count_lookups(monkeypatch: pytest.MonkeyPatch, db: Database) -> list[str]:
+    seen: list[str] = []
+    real = db.find_token
+
+    def counting(secret_hash: str) -> object:
+        seen.append(secret_hash)
+        return real(secret_hash)
+
+    monkeypatch.setattr(db, "find_token", counting)
+    return seen
+
+
+def test_a_verified_token_is_not_looked_up_again(
+    two_apps: tuple[TestClient, TestClient, list[Database]],
+    make_tenant: Callable[..., Tenant],
+    make_token: Callable[..., IssuedToken],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, _, databases = two_apps
+    make_tenant("acme")
+    headers = {"Authorization": f"Bearer {make_token('acme').secret}"}
+    lookups = _count_lookups(monkeypatch, databases[0])
+    assert first.get("/scim/v2/acme/Users", headers=headers).status_code == 200
+    created = first.post("/scim/v2/acme/Users", headers=headers, json={"userName": "bjensen"})
+    assert created.status_code == 201
+    assert (
+        first.get(f"/scim/v2/acme/Users/{created.json()['id']}", headers=headers).status_code == 200
+    )
+    assert len(lookups) == 1
+
+
+def _refused_everywhere(
+    clients: tuple[TestClient, ...], headers: dict[str, str], user: str
+) -> None:
+    for client in clients:
+        assert_unauthorized(client.get(f"/scim/v2/acme/Users/{user}", headers=headers))
+        assert_unauthorized(client.get("/scim/v2/acme/Users", headers=headers))
+        assert_unauthorized(
+            client.patch(
+                f"/scim/v2/acme/Users/{user}",
+                headers=headers,
+                json={"Operations": [{"op": "replace", "value": {"active": False}}]},
+            )
+        )
+        # Refused before its body is judged: no 400 for a token that no longer holds.
+        assert_unauthorized(client.post("/scim/v2/acme/Users", headers=headers, json={}))
+        assert_unauthorized(client.delete(f"/scim/v2/acme/Users/{user}", headers=headers))
+
+
+def _warm(clients: tuple[TestClient, ...], headers: dict[str, str]) -> str:
+    created = clients[0].post("/scim/v2/acme/Users", headers=headers, json={"userName": "bjensen"})
+    assert created.status_code == 201
+    for client in clients:
+        for _ in range(2):
+            response = client.get(f"/scim/v2/acme/Users/{created.json()['id']}", headers=headers)
+            assert response.status_code == 200
+    user_id: str = created.json()["id"]
+    return user_id
+
+
+def test_a_revocation_holds_on_the_next_request_in_every_process(
+    two_apps: tuple[TestClient, TestClient, list[Database]],
+    db: Database,
+    make_tenant: Callable[..., Tenant],
+    make_token: Callable[..., IssuedToken],
+) -> None:
+    first, second, _ = two_apps
+    tenant = make_tenant("acme")
+    issued, other = make_token("acme"), make_token("acme")
+    headers = {"Authorization": f"Bearer {issued.secret}"}
+    other_headers = {"Authorization": f"Bearer {other.secret}"}
+    user = _warm((first, second), headers)
+    _warm_other = [c.get("/scim/v2/acme/Users", headers=other_headers) for c in (first, second)]
+    assert [r.status_code for r in _warm_other] == [200, 200]
+    token_service.revoke_token(db, tenant, issued.token.id)
+    _refused_everywhere((first, second), headers, user)
+    # The tenant's other token was cached too; it still holds after the recheck.
+    for client in (first, second):
+        assert client.get(f"/scim/v2/acme/Users/{user}", headers=other_headers).status_code == 200
+
+
+def test_disabling_the_tenant_holds_on_the_next_request_in_every_process(
+    two_apps: tuple[TestClient, TestClient, list[Database]],
+    db: Database,
+    make_tenant: Callable[..., Tenant],
+    make_token: Callable[..., IssuedToken],
+) -> None:
+    first, second, _ = two_apps
+    make_tenant("acme")
+    headers = {"Authorization": f"Bearer {make_token('acme').secret}"}
+    user = _warm((first, second), headers)
+    set_tenant_disabled(db, "acme", True)
+    _refused_everywhere((first, second), headers, user)
+    set_tenant_disabled(db, "acme", False)
+    for client in (first, second):
+        assert client.get(f"/scim/v2/acme/Users/{user}", headers=headers).status_code == 200
+
+
+def test_a_cached_token_expires_on_time(
+    two_apps: tuple[TestClient, TestClient, list[Database]],
+    make_tenant: Callable[..., Tenant],
+    make_token: Callable[..., IssuedToken],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, _, _ = two_apps
+    make_tenant("acme")
+    issued = make_token("acme", expires_in_days=1)
+    headers = {"Authorization": f"Bearer {issued.secret}"}
+    assert first.get("/scim/v2/acme/Users", headers=headers).status_code == 200
+    assert issued.token.expires_at is not None
+    later = issued.token.expires_at + timedelta(seconds=1)
+    monkeypatch.setattr(token_service, "utcnow", lambda: later)
+    assert_unauthorized(first.get("/scim/v2/acme/Users", headers=headers))
+
+
+def test_new_tenant_settings_hold_on_the_next_request_in_every_process(
+    two_apps: tuple[TestClient, TestClient, list[Database]],
+    db: Database,
+    make_tenant: Callable[..., Tenant],
+    make_token: Callable[..., IssuedToken],
+) -> None:
+    first, second, _ = two_apps
+    tenant = make_tenant("acme")
+    headers = {"Authorization": f"Bearer {make_token('acme').secret}"}
+    _warm((first, second), headers)
+    update_settings(db, tenant, {"deactivate_unmapped": True})
+    for number, client in enumerate((first, second)):
+        created = client.post(
+            "/scim/v2/acme/Users", headers=headers, json={"userName": f"u{number}"}
+        )
+        assert created.status_code == 201
+        # The setting was in force: a new user in no mapped group starts deactivated.
+        with db.tenant(tenant.id) as repo:
+            row = repo.users.get(created.json()["id"])
+        assert row is not None
+        assert row.enabled is False

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.responses import Response
 
 from scimgate.config import Settings
 from scimgate.errors import TokenOfAnotherTenant
@@ -15,8 +16,13 @@ from scimgate.model.idp import UNKNOWN, detect_idp
 from scimgate.scim.ratelimit import TokenBuckets
 from scimgate.service.audit import TOKEN_OF_ANOTHER_TENANT
 from scimgate.service.scope import Limits, TenantScope
-from scimgate.service.tokens import Principal, TokenAuthenticator
-from scimgate.storage.database import Database
+from scimgate.service.tokens import (
+    CredentialCheck,
+    Principal,
+    StaleCredentials,
+    TokenAuthenticator,
+)
+from scimgate.storage.database import CheckedDatabase, Database
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -41,6 +47,8 @@ class ScimContext:
     scope: TenantScope
     inline_db: bool
     idp: str = UNKNOWN  # who sent it, as scimgate.model.idp guesses: "okta", "entra", ...
+    # A token served from the authenticator's cache: confirmed in the call's transactions.
+    check: CredentialCheck | None = None
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a (blocking) service call.
@@ -54,8 +62,21 @@ class ScimContext:
             return fn(*args, **kwargs)
         return await run_in_threadpool(fn, *args, **kwargs)
 
+    async def confirm(self) -> None:
+        """Check a cached token on its own if no tenant transaction of the request did."""
+        check = self.check
+        if check is not None and not check.verified:
+            await self.run(check.confirm_alone)
+
 
 async def scim_context(request: Request) -> ScimContext:
+    """Authenticate the request and describe it.
+
+    An endpoint wrapped by ``with_cached_token`` may be served with a token this
+    process verified before, taken from memory and confirmed in the request's
+    own tenant transactions (``service.tokens.CredentialCheck``), or on its own
+    before the response when the request opened none.
+    """
     state = request.app.state
     db: Database = state.db
     settings: Settings = state.settings
@@ -63,12 +84,17 @@ async def scim_context(request: Request) -> ScimContext:
     slug: str = request.path_params["tenant"]
     # Detected before authentication so that a refused request is attributed
     # too; the audit wrapper and the access log read it from the request state.
-    idp = detect_idp(request.headers, request.method, request.url.path, request.query_params)
+    idp = detect_idp(request.headers, request.method, request.scope["path"], request.query_params)
     request.state.scim_idp = idp
     authorization = request.headers.get("authorization")
     inline = db.dialect == "sqlite"
+    cached = getattr(request.state, "scim_token_cache", False)
+    check = authenticator.cached(slug, authorization) if cached else None
     try:
-        if inline:
+        if check is not None:
+            principal = check.principal
+            db = CheckedDatabase(db, check.confirm)
+        elif inline:
             principal = authenticator.authenticate(slug, authorization)
         else:
             principal = await run_in_threadpool(authenticator.authenticate, slug, authorization)
@@ -82,9 +108,47 @@ async def scim_context(request: Request) -> ScimContext:
     if limiter is not None:
         limiter.acquire(principal.token_id)
     request.state.scim_principal = principal  # for the audit log
-    return ScimContext(
-        settings=settings, principal=principal, scope=scope, inline_db=inline, idp=idp
+    request.state.scim_context = context = ScimContext(
+        settings=settings,
+        principal=principal,
+        scope=scope,
+        inline_db=inline,
+        idp=idp,
+        check=check,
     )
+    return context
+
+
+def with_cached_token(
+    endpoint: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """Let ``endpoint`` authenticate from the token cache; the token is confirmed before
+    any response (or error) leaves it."""
+
+    async def cached(request: Request) -> Response:
+        request.state.scim_token_cache = True
+        try:
+            try:
+                response = await endpoint(request)
+            except StaleCredentials:
+                # Nothing was written: start over, this time looking the token up.
+                request.state.scim_token_cache = False
+                request.state.scim_context = None
+                response = await endpoint(request)
+        except BaseException:
+            await _confirm(request)  # a revoked token gets its 401, not this error
+            raise
+        await _confirm(request)
+        return response
+
+    cached.__name__ = getattr(endpoint, "__name__", "cached")
+    return cached
+
+
+async def _confirm(request: Request) -> None:
+    context: ScimContext | None = getattr(request.state, "scim_context", None)
+    if context is not None:
+        await context.confirm()
 
 
 def _rate_limiter(request: Request, settings: Settings) -> TokenBuckets | None:

@@ -29,6 +29,27 @@ async def read_json_object(request: Request, limits: Limits) -> dict[str, Any]:
     clients send none. The size limit holds for chunked bodies too, and the
     whole body must arrive within ``limits.body_timeout_seconds`` (408 after).
     """
+    kept: bytes | None = getattr(request.state, "scim_body", None)
+    raw = await _read_body(request, limits) if kept is None else kept
+    # Kept for a second run of the endpoint (scim.context.with_cached_token).
+    request.state.scim_body = raw
+    if not raw.strip():
+        raise InvalidSyntax("the request body is empty")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidSyntax(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidSyntax("the request body must be a JSON object")
+    note_parsed_body(request, body, len(raw))
+    # PostgreSQL text and jsonb cannot hold U+0000; refuse it on both backends
+    # alike. The byte search keeps the walk off the hot path.
+    if b"\\u0000" in raw and _holds_nul(body):
+        raise InvalidValue("strings may not contain the NUL character (U+0000)")
+    return body
+
+
+async def _read_body(request: Request, limits: Limits) -> bytes:
     limit = limits.max_payload_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -45,21 +66,7 @@ async def read_json_object(request: Request, limits: Limits) -> dict[str, Any]:
         raise RequestTimeout(
             f"the request body did not arrive within {limits.body_timeout_seconds:g} seconds"
         )
-    raw = b"".join(chunks)
-    if not raw.strip():
-        raise InvalidSyntax("the request body is empty")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidSyntax(f"the request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise InvalidSyntax("the request body must be a JSON object")
-    note_parsed_body(request, body, len(raw))
-    # PostgreSQL text and jsonb cannot hold U+0000; refuse it on both backends
-    # alike. The byte search keeps the walk off the hot path.
-    if b"\\u0000" in raw and _holds_nul(body):
-        raise InvalidValue("strings may not contain the NUL character (U+0000)")
-    return body
+    return b"".join(chunks)
 
 
 # Past this much unread body a refused client is cut off rather than drained.

@@ -27,7 +27,7 @@ from scimgate.scim.compat import (
     normalize_patch_body,
     normalize_resource_body,
 )
-from scimgate.scim.context import scim_context
+from scimgate.scim.context import scim_context, with_cached_token
 from scimgate.scim.params import (
     Shown,
     list_query_from_params,
@@ -257,7 +257,8 @@ def _for(
         return await endpoint(request, service)
 
     bound.__name__ = f"{endpoint.__name__}_{service.rt.name.lower()}"
-    return bound
+    # Each of these endpoints does its work in the service's tenant transactions.
+    return with_cached_token(bound)
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]

@@ -15,17 +15,21 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from scimgate.errors import InvalidValue, NotFound, TokenOfAnotherTenant, Unauthorized
 from scimgate.model.entities import ScimToken, Tenant
 from scimgate.service.clock import utcnow
 from scimgate.storage.database import Database
+from scimgate.storage.directory import FoundToken
+from scimgate.storage.repository import TenantRepository
 
 TOKEN_MARKER = "sgt_"  # noqa: S105 -- not a secret; lets secret scanners and humans recognise a scimgate token
 _PREFIX_LENGTH = 12  # marker + 8 characters: enough to tell tokens apart, far too few to guess
 _TOKEN_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 _MAX_TOKEN_LENGTH = 200
+# Verified tokens kept per process; past this the cache starts over (one lookup each).
+_MAX_CACHED_TOKENS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +91,28 @@ def revoke_token(db: Database, tenant: Tenant, token_id: str) -> ScimToken:
     return token
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token this process checked, and the tenant's credentials generation at the time."""
+
+    principal: Principal
+    slug: str
+    expires_at: datetime | None
+    generation: int
+
+
 class TokenAuthenticator:
     """Checks bearer tokens against the URL's tenant.
 
-    Every request looks its token up by hash through a unique index, so a
-    revocation or a disabled tenant takes effect on the very next request, in
-    every process. ``last_used_at`` is written at most once per
-    ``touch_interval`` seconds per token and process, not on every request.
+    ``authenticate`` looks the token up by hash through a unique index on every
+    call. ``authenticate_cached`` serves a token this process already verified
+    from memory and hands back a ``CredentialCheck``: the request's tenant
+    transactions then read the tenant's credentials generation first, in the
+    same transaction as the work, and check the token again when it moved. Every
+    change that can make a token stop holding (revocation, a disabled tenant,
+    new tenant settings) bumps that number in its own transaction, so it holds
+    on the very next request in every process. ``last_used_at`` is written at
+    most once per ``touch_interval`` seconds per token and process.
     """
 
     def __init__(self, db: Database, *, touch_interval: float = 60.0) -> None:
@@ -101,29 +120,63 @@ class TokenAuthenticator:
         self._touch_interval = touch_interval
         self._last_touch: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._verified: dict[str, _Verified] = {}
 
     def authenticate(self, tenant_slug: str, authorization: str | None) -> Principal:
         secret = bearer_secret(authorization, TOKEN_MARKER)
         presented_hash = hash_secret(secret)
         found = self._db.find_token(presented_hash)
+        verified = self._check(found, presented_hash, tenant_slug)
+        self._maybe_touch(verified.principal.token_id)
+        return verified.principal
+
+    def cached(self, tenant_slug: str, authorization: str | None) -> CredentialCheck | None:
+        """The check of a token this process verified before; None when it must be looked up.
+
+        No database access: safe to call on the event loop.
+        """
+        presented_hash = hash_secret(bearer_secret(authorization, TOKEN_MARKER))
+        verified = self._verified.get(presented_hash)
+        if verified is None or not hmac.compare_digest(
+            verified.slug.encode(), tenant_slug.encode()
+        ):
+            return None
+        if verified.expires_at is not None and verified.expires_at <= utcnow():
+            return None
+        self._maybe_touch(verified.principal.token_id)
+        return CredentialCheck(self, presented_hash, verified)
+
+    def _check(self, found: FoundToken | None, presented_hash: str, tenant_slug: str) -> _Verified:
+        """Every rule a token must pass; remembers the token when it passes, forgets it if not."""
+        try:
+            verified = self._rules(found, presented_hash, tenant_slug)
+        except Unauthorized:
+            self._verified.pop(presented_hash, None)
+            raise
+        if len(self._verified) >= _MAX_CACHED_TOKENS:
+            self._verified.clear()
+        self._verified[presented_hash] = verified
+        return verified
+
+    @staticmethod
+    def _rules(found: FoundToken | None, presented_hash: str, tenant_slug: str) -> _Verified:
         if found is None:
             raise Unauthorized("Invalid bearer token")
-        token, tenant, stored_hash = found
+        token, tenant = found.token, found.tenant
         # The index lookup already matched; comparing again in constant time
         # keeps the decision itself free of timing differences.
-        if not hmac.compare_digest(stored_hash, presented_hash):
+        if not hmac.compare_digest(found.secret_hash, presented_hash):
             raise Unauthorized("Invalid bearer token")
         if not hmac.compare_digest(tenant.slug.encode(), tenant_slug.encode()):
             raise TokenOfAnotherTenant()
-        now = utcnow()
         if token.revoked_at is not None:
             raise Unauthorized("The bearer token has been revoked")
-        if token.expires_at is not None and token.expires_at <= now:
+        if token.expires_at is not None and token.expires_at <= utcnow():
             raise Unauthorized("The bearer token has expired")
         if tenant.disabled:
             raise Unauthorized("The tenant is disabled")
-        self._maybe_touch(token.id)
-        return Principal(tenant=tenant, token_id=token.id, token_name=token.name)
+        principal = Principal(tenant=tenant, token_id=token.id, token_name=token.name)
+        return _Verified(principal, tenant.slug, token.expires_at, found.generation)
 
     def _maybe_touch(self, token_id: str) -> None:
         moment = time.monotonic()
@@ -134,6 +187,52 @@ class TokenAuthenticator:
             self._last_touch[token_id] = moment
         with self._db.directory(write=True) as directory:
             directory.touch_token(token_id, utcnow())
+
+
+class StaleCredentials(Exception):
+    """The request began with a cached view of its token and tenant that has since moved
+    (new settings, another token revoked): its transaction rolls back, and the request
+    starts over with the fresh view. Never reaches a client."""
+
+
+class CredentialCheck:
+    """One request's token, verified from the cache: confirmed inside each tenant transaction."""
+
+    def __init__(
+        self, authenticator: TokenAuthenticator, presented_hash: str, verified: _Verified
+    ) -> None:
+        self._authenticator = authenticator
+        self._hash = presented_hash
+        self._verified = verified
+        self.verified = False  # True once a transaction (or a lookup) confirmed the token
+
+    @property
+    def principal(self) -> Principal:
+        return self._verified.principal
+
+    def confirm(self, repo: TenantRepository) -> None:
+        """Raise Unauthorized, inside ``repo``'s transaction, if the token no longer holds.
+
+        The generation moved: the token is checked again on the same transaction.
+        If it still holds (another token was revoked, the settings changed), the
+        cache learns the new state and, unless an earlier transaction of this
+        request already confirmed it, StaleCredentials sends the request back to
+        start over with that state: it must see the settings in force.
+        """
+        current = repo.credentials_generation()  # a counter, not a secret
+        if current != self._verified.generation:
+            found = repo.find_token(self._hash)
+            self._verified = self._authenticator._check(found, self._hash, self._verified.slug)
+            if not self.verified:
+                raise StaleCredentials
+        self.verified = True
+
+    def confirm_alone(self) -> None:
+        """Check the token on its own (a request that opened no tenant transaction)."""
+        if not self.verified:
+            found = self._authenticator._db.find_token(self._hash)
+            self._verified = self._authenticator._check(found, self._hash, self._verified.slug)
+            self.verified = True
 
 
 def bearer_secret(authorization: str | None, marker: str) -> str:

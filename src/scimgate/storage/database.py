@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from scimgate.model.entities import ScimToken, Tenant
-from scimgate.storage.directory import Directory, find_token
+from scimgate.storage.directory import Directory, FoundToken, find_token
 from scimgate.storage.engine import make_engine
 from scimgate.storage.repository import TenantRepository
 
@@ -44,8 +43,8 @@ class Database:
         with self._begin(write) as conn:
             yield TenantRepository(conn, tenant_id)
 
-    def find_token(self, secret_hash: str) -> tuple[ScimToken, Tenant, str] | None:
-        """The token with this hash, its tenant and the stored hash, read outside any unit of work.
+    def find_token(self, secret_hash: str) -> FoundToken | None:
+        """The token with this hash and its tenant, read outside any unit of work.
 
         Every SCIM request starts here, so it skips the ``Connection`` and the
         transaction: one SELECT on a pooled driver connection is a consistent
@@ -66,3 +65,19 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class CheckedDatabase(Database):
+    """The database as a request with a cached credential sees it: ``confirm`` runs first in
+    each tenant transaction and raises if the credential no longer holds (the token check of
+    ``scimgate.service.tokens.CredentialCheck``)."""
+
+    def __init__(self, db: Database, confirm: Callable[[TenantRepository], None]) -> None:
+        super().__init__(db.engine)
+        self._confirm = confirm
+
+    @contextmanager
+    def tenant(self, tenant_id: int, *, write: bool = False) -> Iterator[TenantRepository]:
+        with super().tenant(tenant_id, write=write) as repo:
+            self._confirm(repo)
+            yield repo

@@ -10,6 +10,7 @@ sign-on connection's sealed secret (for ``scimgate secrets reseal``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -55,12 +56,32 @@ def token_from_row(row: Any) -> ScimToken:
 _TOKEN_BY_HASH = DriverSql(
     "SELECT t.id, t.tenant_id, t.name, t.prefix, t.created_at, t.expires_at,"
     " t.last_used_at, t.revoked_at, t.secret_hash,"
-    " n.slug, n.name, n.created_at, n.disabled, n.settings"
+    " n.slug, n.name, n.created_at, n.disabled, n.settings, n.credentials_generation"
     " FROM scim_tokens t JOIN tenants n ON n.id = t.tenant_id WHERE t.secret_hash = %s"
 )
 
 
-def find_token(driver: Any, sqlite: bool, secret_hash: str) -> tuple[ScimToken, Tenant, str] | None:
+@dataclass(frozen=True, slots=True)
+class FoundToken:
+    """A token found by its hash: the token, its tenant, the stored hash, and the
+    tenant's credentials generation when it was read."""
+
+    token: ScimToken
+    tenant: Tenant
+    secret_hash: str
+    generation: int
+
+
+def bump_credentials_generation(conn: sa.Connection, tenant_id: int) -> None:
+    """Tell every process that cached a check of this tenant's tokens to check again."""
+    conn.execute(
+        tenants.update()
+        .where(tenants.c.id == tenant_id)
+        .values(credentials_generation=tenants.c.credentials_generation + 1)
+    )
+
+
+def find_token(driver: Any, sqlite: bool, secret_hash: str) -> FoundToken | None:
     """The token with this hash, its tenant, and the stored hash (for a constant-time check).
 
     Read on a bare DB-API connection, see ``Database.find_token``.
@@ -86,7 +107,7 @@ def find_token(driver: Any, sqlite: bool, secret_hash: str) -> tuple[ScimToken, 
         disabled=bool(row[12]),
         settings=json_value(row[13]) or {},
     )
-    return token, tenant, row[8]
+    return FoundToken(token, tenant, row[8], int(row[14]))
 
 
 class Directory:
@@ -134,12 +155,22 @@ class Directory:
 
     def set_tenant_settings(self, tenant_id: int, settings: dict[str, Any]) -> None:
         self._conn.execute(
-            tenants.update().where(tenants.c.id == tenant_id).values(settings=settings)
+            tenants.update()
+            .where(tenants.c.id == tenant_id)
+            .values(
+                settings=settings,
+                credentials_generation=tenants.c.credentials_generation + 1,
+            )
         )
 
     def set_tenant_disabled(self, tenant_id: int, disabled: bool) -> None:
         self._conn.execute(
-            tenants.update().where(tenants.c.id == tenant_id).values(disabled=disabled)
+            tenants.update()
+            .where(tenants.c.id == tenant_id)
+            .values(
+                disabled=disabled,
+                credentials_generation=tenants.c.credentials_generation + 1,
+            )
         )
 
     def touch_token(self, token_id: str, now: datetime) -> None:

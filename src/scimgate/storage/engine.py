@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import select
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +86,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> sa.Engi
         sa.event.listen(engine, "connect", _on_sqlite_connect)
         sa.event.listen(engine, "begin", _on_sqlite_begin)
         return engine
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         echo=echo,
         json_serializer=_json_dumps,
@@ -93,3 +95,36 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> sa.Engi
         max_overflow=pool_size,
         pool_pre_ping=True,
     )
+    dialect: Any = engine.dialect
+    dialect.do_ping = _quiet_socket_ping(dialect.do_ping)
+    return engine
+
+
+def _quiet_socket_ping(query_ping: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """The pool's check of a PostgreSQL connection before each use, without a round trip
+    when the connection's socket is quiet.
+
+    A server that ends a session (restart, ``pg_terminate_backend``, idle timeout) sends
+    an error and closes the socket, which makes it readable; an idle, healthy session
+    receives nothing. So a quiet socket of an idle connection is taken as alive, and
+    anything else gets the dialect's usual ``SELECT 1``. A peer that vanished without a
+    word (a host crash) is found by the first statement instead, as without pre-ping.
+    """
+    from psycopg import pq
+
+    def ping(dbapi_connection: Any) -> bool:
+        pgconn = getattr(dbapi_connection, "pgconn", None)
+        if (
+            pgconn is not None
+            and pgconn.status == pq.ConnStatus.OK
+            and pgconn.transaction_status == pq.TransactionStatus.IDLE
+        ):
+            try:
+                readable, _, _ = select.select([pgconn.socket], [], [], 0)
+            except (OSError, ValueError):
+                readable = [True]
+            if not readable:
+                return True
+        return query_ping(dbapi_connection)
+
+    return ping

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from datetime import datetime
+from functools import cached_property
 
 import sqlalchemy as sa
 
@@ -29,7 +30,13 @@ from scimgate.model.entities import ScimToken
 from scimgate.storage import staging
 from scimgate.storage.app_queries import AppQueries
 from scimgate.storage.audit import AuditStore
-from scimgate.storage.directory import token_from_row
+from scimgate.storage.directory import (
+    FoundToken,
+    bump_credentials_generation,
+    find_token,
+    token_from_row,
+)
+from scimgate.storage.driver import DriverSql, fetch_one, is_sqlite
 from scimgate.storage.events import EventStore
 from scimgate.storage.groups import GroupStore
 from scimgate.storage.health import HealthStore
@@ -41,6 +48,8 @@ from scimgate.storage.tables import scim_tokens
 from scimgate.storage.users import UserStore
 from scimgate.storage.webhooks import WebhookStore
 
+_GENERATION = DriverSql("SELECT credentials_generation FROM tenants WHERE id = %s")
+
 
 class TenantRepository:
     """One tenant's data in one transaction: tokens here, users and groups in their stores."""
@@ -48,17 +57,52 @@ class TenantRepository:
     def __init__(self, conn: sa.Connection, tenant_id: int) -> None:
         self._conn = conn
         self.tenant_id = tenant_id
-        self.users = UserStore(conn, tenant_id)
-        self.groups = GroupStore(conn, tenant_id)
-        self.roles = RoleStore(conn, tenant_id)
-        self.recompute = RecomputeStore(conn, tenant_id)
-        self.events = EventStore(conn, tenant_id)
-        self.webhooks = WebhookStore(conn, tenant_id)
-        self.app = AppQueries(conn, tenant_id)
-        self.audit = AuditStore(conn, tenant_id)
-        self.setup_links = SetupLinkStore(conn, tenant_id)
-        self.health = HealthStore(conn, tenant_id)
-        self.sso = SsoStore(conn, tenant_id)
+
+    # Each store is built on first use: a request touches two or three of them.
+
+    @cached_property
+    def users(self) -> UserStore:
+        return UserStore(self._conn, self.tenant_id)
+
+    @cached_property
+    def groups(self) -> GroupStore:
+        return GroupStore(self._conn, self.tenant_id)
+
+    @cached_property
+    def roles(self) -> RoleStore:
+        return RoleStore(self._conn, self.tenant_id)
+
+    @cached_property
+    def recompute(self) -> RecomputeStore:
+        return RecomputeStore(self._conn, self.tenant_id)
+
+    @cached_property
+    def events(self) -> EventStore:
+        return EventStore(self._conn, self.tenant_id)
+
+    @cached_property
+    def webhooks(self) -> WebhookStore:
+        return WebhookStore(self._conn, self.tenant_id)
+
+    @cached_property
+    def app(self) -> AppQueries:
+        return AppQueries(self._conn, self.tenant_id)
+
+    @cached_property
+    def audit(self) -> AuditStore:
+        return AuditStore(self._conn, self.tenant_id)
+
+    @cached_property
+    def setup_links(self) -> SetupLinkStore:
+        return SetupLinkStore(self._conn, self.tenant_id)
+
+    @cached_property
+    def health(self) -> HealthStore:
+        return HealthStore(self._conn, self.tenant_id)
+
+    @cached_property
+    def sso(self) -> SsoStore:
+        return SsoStore(self._conn, self.tenant_id)
 
     def staging(self) -> AbstractContextManager[None]:
         """Scratch space for a staged recompute (``RecomputeStore.staged``, then
@@ -106,4 +150,17 @@ class TenantRepository:
                 scim_tokens.c.tenant_id == self.tenant_id, scim_tokens.c.id == token_id
             )
         ).first()
+        if row is not None:
+            bump_credentials_generation(self._conn, self.tenant_id)
         return token_from_row(row) if row else None
+
+    def credentials_generation(self) -> int | None:
+        """This tenant's credentials generation, read in this transaction (None: no tenant)."""
+        row = fetch_one(self._conn, _GENERATION, (self.tenant_id,))
+        return None if row is None else int(row[0])
+
+    def find_token(self, secret_hash: str) -> FoundToken | None:
+        """The token with this hash if it is this tenant's, read in this transaction."""
+        driver = self._conn.connection.driver_connection
+        found = find_token(driver, is_sqlite(self._conn), secret_hash)
+        return found if found is not None and found.tenant.id == self.tenant_id else None

@@ -44,6 +44,10 @@ class TenantRecord(Base):
     created_at: Mapped[datetime]
     disabled: Mapped[bool] = mapped_column(default=False)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Bumped by every change that can make a verified SCIM token stop holding (a token
+    # revoked, the tenant disabled, its settings changed): a process that cached its check
+    # of a token re-checks it when the number it reads in the request's transaction moved.
+    credentials_generation: Mapped[int] = mapped_column(sa.BigInteger, server_default="0")
 
 
 class ScimTokenRecord(Base):
