@@ -29,11 +29,13 @@ from starlette.templating import Jinja2Templates
 from scimgate.admin import setup_session
 from scimgate.admin.security import client_ip
 from scimgate.admin.setup_session import SetupSession
-from scimgate.admin.setup_wizard import IDPS, filled_guide
+from scimgate.admin.setup_wizard import IDPS, IdpSteps, filled_guide
 from scimgate.config import Settings
 from scimgate.errors import Forbidden, NotFound, ScimgateError, Unauthorized
 from scimgate.model.entities import SetupLink, Tenant
+from scimgate.model.idp import IDP_NAMES
 from scimgate.service import setup_links
+from scimgate.service.doctor import Finding, diagnose
 from scimgate.service.setup_links import Visitor
 from scimgate.service.tenants import TenantNotFound, get_tenant
 from scimgate.service.tokens import IssuedToken
@@ -148,8 +150,15 @@ def _wizard_context(
         },
         "issued": issued,
         "progress": setup_links.progress(_db(request), tenant, link),
+        "findings": _findings(request, tenant, chosen),
         "home": _home(tenant),
     }
+
+
+def _findings(request: Request, tenant: Tenant, chosen: IdpSteps | None) -> list[Finding]:
+    """The doctor's findings, with the fixes worded for the IdP chosen in the wizard."""
+    idp = chosen.key if chosen and chosen.key in IDP_NAMES else None
+    return diagnose(_db(request), tenant, settings=_settings(request), idp=idp)
 
 
 @in_setup()
@@ -180,9 +189,14 @@ async def checks(
     request: Request, tenant: Tenant, link: SetupLink, session: SetupSession
 ) -> Response:
     found = await run_in_threadpool(setup_links.progress, _db(request), tenant, link)
+    chosen = IDPS.get(request.query_params.get("idp", ""))
+    findings = await run_in_threadpool(_findings, request, tenant, chosen)
+    doctor = _templates.get_template("setup_doctor.html").render(findings=findings)
     body = {
         "checks": [{"key": c.key, "label": c.label, "done": c.done} for c in found.checks],
         "done": found.done,
+        "findings": [f.to_dict() for f in findings],
+        "doctor": doctor,
     }
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
