@@ -17,6 +17,7 @@ from scimgate.admin.directory_routes import directory_routes
 from scimgate.admin.headers import SecurityHeaders
 from scimgate.admin.routes import admin_routes
 from scimgate.admin.setup_routes import setup_routes
+from scimgate.admin.setup_sso_routes import setup_sso_routes
 from scimgate.admin.sso_routes import sso_routes as admin_sso_routes
 from scimgate.api.app import create_api
 from scimgate.api.deps import attach as attach_api
@@ -105,7 +106,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
                     Router(admin_routes() + directory_routes() + admin_sso_routes())
                 ),
             ),
-            Mount("/setup", app=SecurityHeaders(Router(setup_routes()))),
+            Mount("/setup", app=SecurityHeaders(Router(setup_sso_routes() + setup_routes()))),
             Mount("/sso", app=Router(sso_routes())),
         ],
         exception_handlers={

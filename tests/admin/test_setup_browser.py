@@ -151,10 +151,13 @@ def test_the_entra_steps_carry_this_tenants_scim_and_sso_values(setup: Setup, pa
     expect(page.locator("#scim-url")).to_have_text(f"{base}/scim/v2/acme")
     expect(page.locator("#sso-entity-id")).to_have_text(f"{base}/sso/acme/saml/metadata")
     expect(page.locator("#sso-acs-url")).to_have_text(f"{base}/sso/acme/saml/acs")
-    expect(page.locator("#sso-oidc-redirect")).to_have_text(f"{base}/sso/acme/oidc/callback")
+    expect(page.get_by_text("Reply URL (Assertion Consumer Service URL)")).to_be_visible()
     expect(page.get_by_test_id("attributes")).to_contain_text("userPrincipalName")
     expect(page.locator('[data-check="sso_signin"]')).to_have_class("waiting")
     _shot(page, "setup-entra")
+    page.get_by_role("link", name="OpenID Connect").click()
+    expect(page.locator("#sso-oidc-redirect")).to_have_text(f"{base}/sso/acme/oidc/callback")
+    expect(page.get_by_text("Token configuration → Add groups claim")).to_be_visible()
 
 
 def test_expired_and_revoked_links_are_refused(setup: Setup, page: Page) -> None:

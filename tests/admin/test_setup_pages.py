@@ -45,8 +45,9 @@ def test_the_link_starts_a_session_for_its_tenants_wizard(
     assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert "https://scim.example.test/scim/v2/acme" in page.text
     assert "https://scim.example.test/sso/acme/saml/acs" in page.text
-    assert "https://scim.example.test/sso/acme/oidc/callback" in page.text
     assert "Push Groups" in page.text
+    oidc = console.get("/setup/tenants/acme/?idp=okta&protocol=oidc")
+    assert "https://scim.example.test/sso/acme/oidc/callback" in oidc.text
     assert issued.secret not in page.text
     [use] = setup_links.link_uses(db, tenant, issued.link.id)
     assert (use.action, use.user_agent) == ("opened", "Firefox/140 (IT admin)")

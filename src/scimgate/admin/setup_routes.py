@@ -29,6 +29,7 @@ from starlette.templating import Jinja2Templates
 from scimgate.admin import setup_session
 from scimgate.admin.security import client_ip
 from scimgate.admin.setup_session import SetupSession
+from scimgate.admin.setup_sso_context import sso_context
 from scimgate.admin.setup_wizard import IDPS, IdpSteps, filled_guide
 from scimgate.config import Settings
 from scimgate.errors import Forbidden, NotFound, ScimgateError, Unauthorized
@@ -58,31 +59,31 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _visitor(request: Request) -> Visitor:
+def visitor(request: Request) -> Visitor:
     return Visitor(
         client_ip=client_ip(request, _settings(request)),
         user_agent=request.headers.get("user-agent", ""),
     )
 
 
-def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
     response = _templates.TemplateResponse(request, template, context, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def _refusal(request: Request, exc: ScimgateError) -> Response:
-    return _page(request, "setup_refused.html", exc.status, message=exc.detail)
+    return page(request, "setup_refused.html", exc.status, message=exc.detail)
 
 
 async def open_link(request: Request) -> Response:
     try:
         link, tenant = await run_in_threadpool(
-            setup_links.open_link, _db(request), request.path_params["secret"], _visitor(request)
+            setup_links.open_link, _db(request), request.path_params["secret"], visitor(request)
         )
     except ScimgateError as exc:
         return _refusal(request, exc)
-    response = _page(request, "setup_opening.html", tenant=tenant, next=_home(tenant))
+    response = page(request, "setup_opening.html", tenant=tenant, next=_home(tenant))
     setup_session.start(response, link.id, tenant.id, link.expires_at, request)
     return response
 
@@ -128,13 +129,18 @@ def in_setup(
     return wrap
 
 
-def _wizard_context(
-    request: Request, tenant: Tenant, link: SetupLink, issued: IssuedToken | None = None
+def wizard_context(
+    request: Request,
+    tenant: Tenant,
+    link: SetupLink,
+    issued: IssuedToken | None = None,
+    *,
+    idp_key: str | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
-    base = _settings(request).public_base
+    """Everything the wizard's page shows; ``extra`` adds what one answer has to say."""
     scim_url = _settings(request).scim_base_url(tenant.slug)
-    chosen = IDPS.get(request.query_params.get("idp", ""))
-    sso = f"{base}/sso/{tenant.slug}"
+    chosen = IDPS.get(idp_key or request.query_params.get("idp", ""))
     return {
         "tenant": tenant,
         "link": link,
@@ -142,17 +148,19 @@ def _wizard_context(
         "idp": chosen,
         "guide": filled_guide(chosen.key, scim_url) if chosen else None,
         "scim_url": scim_url,
-        "sso": {
-            "entity_id": f"{sso}/saml/metadata",
-            "acs_url": f"{sso}/saml/acs",
-            "metadata_url": f"{sso}/saml/metadata",
-            "oidc_redirect_uri": f"{sso}/oidc/callback",
-        },
+        **sso_context(request, tenant, link, chosen),
         "issued": issued,
         "progress": setup_links.progress(_db(request), tenant, link),
         "findings": _findings(request, tenant, chosen),
         "home": _home(tenant),
+        **extra,
     }
+
+
+def render_wizard(
+    request: Request, session: SetupSession, status_code: int = 200, **context: Any
+) -> Response:
+    return page(request, "setup.html", status_code, csrf=session.csrf, **context)
 
 
 def _findings(request: Request, tenant: Tenant, chosen: IdpSteps | None) -> list[Finding]:
@@ -165,8 +173,8 @@ def _findings(request: Request, tenant: Tenant, chosen: IdpSteps | None) -> list
 async def wizard(
     request: Request, tenant: Tenant, link: SetupLink, session: SetupSession
 ) -> Response:
-    context = await run_in_threadpool(_wizard_context, request, tenant, link)
-    return _page(request, "setup.html", csrf=session.csrf, **context)
+    context = await run_in_threadpool(wizard_context, request, tenant, link)
+    return render_wizard(request, session, **context)
 
 
 @in_setup()
@@ -177,11 +185,11 @@ async def generate_token(
     if not setup_session.check_csrf(session, form.get("csrf")):
         raise Forbidden("The form expired; reload the page and retry")
     issued = await run_in_threadpool(
-        setup_links.issue_token, _db(request), tenant, link, _visitor(request)
+        setup_links.issue_token, _db(request), tenant, link, visitor(request)
     )
     # Rendered, not redirected: the token must never travel in a URL or be shown again.
-    context = await run_in_threadpool(_wizard_context, request, tenant, link, issued)
-    return _page(request, "setup.html", 201, csrf=session.csrf, **context)
+    context = await run_in_threadpool(wizard_context, request, tenant, link, issued)
+    return render_wizard(request, session, 201, **context)
 
 
 @in_setup(as_json=True)

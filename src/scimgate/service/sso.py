@@ -310,7 +310,7 @@ def begin(
     settings: Settings,
 ) -> None:
     """Record a sign-in the SP starts; refuses a redirect URI the host app did not register."""
-    check_redirect(settings, redirect_uri)
+    check_redirect(settings, redirect_uri, tenant)
     if not connection.enabled:
         raise SsoRejected("connection_disabled", f"the connection {connection.name!r} is off")
     if not protocol_ref or len(protocol_ref) > _MAX_REF:

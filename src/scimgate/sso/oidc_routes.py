@@ -99,7 +99,7 @@ def _oidc_connection(request: Request, tenant: Tenant) -> sso.Connection:
 def _begin(request: Request, tenant: Tenant, connection: sso.Connection) -> str:
     settings = settings_of(request)
     redirect_uri = request.query_params.get("redirect_uri", "")
-    sso.check_redirect(settings, redirect_uri)  # before anything is asked of the IdP
+    sso.check_redirect(settings, redirect_uri, tenant)  # before anything is asked of the IdP
     authorization = _oidc(request).authorization_request(
         _client_config(request, tenant, connection)
     )
