@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from scimgate.config import Settings
+from scimgate.errors import SsoRejected
 from scimgate.model.entities import Tenant
 from scimgate.service import setup_links, sso
 from scimgate.service.sealing import SSO_CLIENT_SECRET, Keyring
@@ -213,3 +214,17 @@ def test_coming_back_without_the_session_reloads_once_and_a_forged_state_is_refu
     forged = console.get("/setup/tenants/acme/sso/tested?code=c&state=okta.0123")
     assert forged.status_code == 403
     assert "not started from this setup page" in forged.text
+
+
+def test_a_refused_test_sign_in_is_explained_on_the_page(
+    db: Database, make_tenant: MakeTenant, console: TestClient
+) -> None:
+    acme = make_tenant("acme", "Acme Corp")
+    csrf = _open(console, db, acme)
+    _save_saml(console, csrf, _metadata())
+    [connection] = sso.list_connections(db, acme)
+    rejection = SsoRejected("jit_off", "no user matches 'alice@example.test'")
+    sso.record_refusal(db, acme, connection, rejection, client=sso.ClientInfo())
+    page = console.get("/setup/tenants/acme/?idp=okta")
+    assert 'data-testid="sso-sign-ins"' in page.text
+    assert "refused (jit_off): no user matches &#39;alice@example.test&#39;" in page.text

@@ -19,7 +19,10 @@ from scimgate.admin.setup_wizard import IdpSteps
 from scimgate.config import Settings
 from scimgate.model.entities import SetupLink, Tenant
 from scimgate.service import setup_sso, sso
+from scimgate.service.audit import audit_page, parse_filter
 from scimgate.storage.database import Database
+
+_RECENT_SIGN_INS = 3
 
 
 def chosen_protocol(request: Request, chosen: IdpSteps | None) -> str:
@@ -36,8 +39,12 @@ def sso_context(
     db: Database = request.app.state.db
     urls = sso.sp_urls(settings, tenant.slug)
     connection = None
+    sign_ins = []
     if chosen is not None and "sso" in link.scopes:
         connection = setup_sso.wizard_connection(db, tenant, chosen.name)
+        # What the test sign-ins came to since the link was made; a refusal says why.
+        where = parse_filter(resource_type="SignIn", since=link.created_at)
+        sign_ins = audit_page(db, tenant, where, _RECENT_SIGN_INS)
     return {
         "sso": {
             "entity_id": urls.entity_id,
@@ -48,6 +55,7 @@ def sso_context(
         "sso_steps": SSO_STEPS.get(chosen.key) if chosen else None,
         "protocol": chosen_protocol(request, chosen),
         "connection": connection,
+        "sign_ins": sign_ins,
     }
 
 
