@@ -10,7 +10,8 @@ does on a navigation the page itself makes.
 Every other page is ``/setup/tenants/{slug}/...`` and needs the session of a
 link of that very tenant; the link is checked again on every request, so a
 revoked or expired link stops working at once. Nothing here reads the
-console's session, and the console never reads this one.
+console's session, and the console never reads this one. The wizard's single
+sign-on forms and test sign-in are in ``admin/setup_sso_routes.py``.
 """
 
 from __future__ import annotations
