@@ -228,3 +228,25 @@ def test_a_refused_test_sign_in_is_explained_on_the_page(
     page = console.get("/setup/tenants/acme/?idp=okta")
     assert 'data-testid="sso-sign-ins"' in page.text
     assert "refused (jit_off): no user matches &#39;alice@example.test&#39;" in page.text
+
+
+@pytest.mark.parametrize(
+    "idp", ["okta", "entra", "google", "onelogin", "jumpcloud", "ping", "rippling", "other"]
+)
+def test_each_idp_has_its_sso_steps_for_each_protocol_it_offers(
+    db: Database, make_tenant: MakeTenant, console: TestClient, idp: str
+) -> None:
+    acme = make_tenant("acme", "Acme Corp")
+    _open(console, db, acme)
+    saml_page = console.get(f"/setup/tenants/acme/?idp={idp}&protocol=saml")
+    assert saml_page.status_code == 200
+    assert 'id="sso-acs-url"' in saml_page.text
+    assert 'name="metadata_file"' in saml_page.text
+    oidc_page = console.get(f"/setup/tenants/acme/?idp={idp}&protocol=oidc")
+    assert oidc_page.status_code == 200
+    if idp == "rippling":  # SAML only: the OIDC choice falls back to it
+        assert 'data-testid="protocols"' not in oidc_page.text
+        assert 'id="sso-acs-url"' in oidc_page.text
+    else:
+        assert 'id="sso-oidc-redirect"' in oidc_page.text
+        assert 'name="client_secret"' in oidc_page.text
