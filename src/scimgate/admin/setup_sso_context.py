@@ -59,7 +59,7 @@ def sso_context(
     }
 
 
-def test_state(session: SetupSession, idp_key: str) -> str:
+def sign_in_state(session: SetupSession, idp_key: str) -> str:
     """The ``state`` of a test sign-in: the IdP key and a MAC only this session can make."""
     mac = hmac.new(session.csrf.encode(), f"sso-test:{idp_key}".encode(), hashlib.sha256)
     return f"{idp_key}.{mac.hexdigest()[:32]}"
@@ -68,6 +68,6 @@ def test_state(session: SetupSession, idp_key: str) -> str:
 def tested_idp(session: SetupSession, state: str) -> str | None:
     """The IdP key of a test sign-in this session started, or None for any other state."""
     idp_key = state.partition(".")[0]
-    if hmac.compare_digest(test_state(session, idp_key).encode(), state.encode()):
+    if hmac.compare_digest(sign_in_state(session, idp_key).encode(), state.encode()):
         return idp_key
     return None

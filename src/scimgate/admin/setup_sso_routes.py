@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Route
 from scimgate.admin import setup_session
 from scimgate.admin.setup_routes import in_setup, page, render_wizard, visitor, wizard_context
 from scimgate.admin.setup_session import SetupSession
-from scimgate.admin.setup_sso_context import chosen_protocol, test_state, tested_idp
+from scimgate.admin.setup_sso_context import chosen_protocol, sign_in_state, tested_idp
 from scimgate.admin.setup_sso_steps import OIDC, SSO_STEPS
 from scimgate.admin.setup_wizard import IDPS, IdpSteps
 from scimgate.config import Settings
@@ -143,7 +143,7 @@ async def start_test(
     query = {
         "connection": str(connection.id),
         "redirect_uri": setup_sso.setup_return_uri(_settings(request), tenant),
-        "state": test_state(session, chosen.key),
+        "state": sign_in_state(session, chosen.key),
     }
     target = f"/sso/{tenant.slug}/start?{urlencode(query)}"
     return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
