@@ -16,7 +16,9 @@ from scimgate import observability
 from scimgate.admin.directory_routes import directory_routes
 from scimgate.admin.headers import SecurityHeaders
 from scimgate.admin.routes import admin_routes
+from scimgate.admin.setup_link_routes import setup_link_routes
 from scimgate.admin.setup_routes import setup_routes
+from scimgate.admin.setup_sso_routes import setup_sso_routes
 from scimgate.admin.sso_routes import sso_routes as admin_sso_routes
 from scimgate.api.app import create_api
 from scimgate.api.deps import attach as attach_api
@@ -103,10 +105,15 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             Mount(
                 "/admin",
                 app=SecurityHeaders(
-                    Router(admin_routes() + directory_routes() + admin_sso_routes())
+                    Router(
+                        admin_routes()
+                        + directory_routes()
+                        + admin_sso_routes()
+                        + setup_link_routes()
+                    )
                 ),
             ),
-            Mount("/setup", app=SecurityHeaders(Router(setup_routes()))),
+            Mount("/setup", app=SecurityHeaders(Router(setup_sso_routes() + setup_routes()))),
             Mount("/sso", app=Router(sso_routes())),
         ],
         exception_handlers={

@@ -8,6 +8,7 @@ Skipped only when Debian's chromium is not installed (``.ci/run`` installs it).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,11 +22,19 @@ from scimgate.service.clock import utcnow
 from scimgate.storage.database import Database
 from scimgate.storage.migrate import upgrade
 from scimgate.storage.tables import setup_links as setup_links_table
+from tests.idps.simplesamlphp import running_simplesamlphp, skip_or_fail_without_simplesamlphp
 from tests.live import LiveServer, live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 OKTA = {"User-Agent": "Okta SCIM Client 1.0.0"}
+# The screenshots the docs show are written there only with SCIMGATE_DOC_IMAGES=1; other runs
+# write them beside the rest, so that running the suite leaves the checkout as it was.
+DOC_IMAGES = (
+    Path(__file__).resolve().parents[2] / "docs" / "images"
+    if os.environ.get("SCIMGATE_DOC_IMAGES") == "1"
+    else SCREENSHOTS
+)
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium"
@@ -151,10 +160,13 @@ def test_the_entra_steps_carry_this_tenants_scim_and_sso_values(setup: Setup, pa
     expect(page.locator("#scim-url")).to_have_text(f"{base}/scim/v2/acme")
     expect(page.locator("#sso-entity-id")).to_have_text(f"{base}/sso/acme/saml/metadata")
     expect(page.locator("#sso-acs-url")).to_have_text(f"{base}/sso/acme/saml/acs")
-    expect(page.locator("#sso-oidc-redirect")).to_have_text(f"{base}/sso/acme/oidc/callback")
+    expect(page.get_by_text("Reply URL (Assertion Consumer Service URL)")).to_be_visible()
     expect(page.get_by_test_id("attributes")).to_contain_text("userPrincipalName")
     expect(page.locator('[data-check="sso_signin"]')).to_have_class("waiting")
     _shot(page, "setup-entra")
+    page.get_by_role("link", name="OpenID Connect").click()
+    expect(page.locator("#sso-oidc-redirect")).to_have_text(f"{base}/sso/acme/oidc/callback")
+    expect(page.get_by_text("Token configuration → Add groups claim")).to_be_visible()
 
 
 def test_expired_and_revoked_links_are_refused(setup: Setup, page: Page) -> None:
@@ -197,3 +209,70 @@ def test_the_links_session_reaches_no_other_tenant_and_not_the_console(
     response = page.goto(f"{base}/admin/tenants/acme/scim")
     assert response is not None
     assert page.url == f"{base}/admin/login"
+
+
+def test_an_it_admin_connects_okta_sign_in_through_a_real_saml_idp(
+    setup: Setup, page: Page, tmp_path: Path
+) -> None:
+    """The link's SSO half with SimpleSAMLphp as "Okta": its metadata uploaded through the
+    wizard, alice signed in through its own login form, and the check turned green."""
+    skip_or_fail_without_simplesamlphp()
+    blocked = _blocked_by_csp(page)
+    with running_simplesamlphp(tmp_path / "simplesamlphp") as idp:
+        page.goto(setup.link(scopes="sso"))
+        page.get_by_role("link", name="Okta", exact=True).click()
+        steps = page.get_by_test_id("sso-steps")
+        expect(steps.get_by_role("link", name="SAML 2.0")).to_have_attribute("aria-current", "page")
+        expect(steps).to_contain_text("Audience URI (SP Entity ID)")
+        expect(page.locator('[data-check="sso_signin"]')).to_have_class("waiting")
+        # The IdP's administrator copies the SP values from the page into the IdP.
+        entity_id = page.locator("#sso-entity-id").inner_text().strip()
+        acs_url = page.locator("#sso-acs-url").inner_text().strip()
+        assert acs_url == f"{setup.server.base_url}/sso/acme/saml/acs"
+        idp.register_sp(entity_id, acs_url)
+        metadata = tmp_path / "okta-metadata.xml"
+        metadata.write_text(idp.metadata_xml())
+
+        page.locator("#saml-file").set_input_files(str(metadata))
+        expect(page.get_by_label("Create people at their first sign-in")).to_be_checked()
+        page.get_by_role("button", name="Save the connection").click()
+        connection = page.get_by_test_id("sso-connection")
+        expect(connection).to_contain_text(idp.entity_id)
+        DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+        steps.screenshot(path=str(DOC_IMAGES / "setup-sso-okta-saml.png"))
+
+        page.get_by_role("link", name="Test sign-in").click()
+        page.locator("#username").fill("alice")
+        page.locator("#password").fill("alicepass")
+        page.locator("#submit_button").click()
+        # The IdP's form posts to the ACS, which sends the browser back to the wizard.
+        tested = page.get_by_test_id("sso-tested")
+        expect(tested).to_contain_text("alice@example.test", timeout=20_000)
+        expect(tested).to_contain_text("scim-admins")
+        assert page.url.startswith(f"{setup.server.base_url}/setup/tenants/acme/sso/tested?")
+        expect(page.locator('[data-check="sso_signin"]')).to_have_class("ok")
+        expect(page.locator("#setup-done")).to_be_visible()  # an SSO-only link is done
+        _shot(page, "setup-sso-tested")
+    [listed] = setup_links.list_links(setup.db, tenants.get_tenant(setup.db, "acme"))
+    assert listed.state(utcnow()) == "done"
+    assert blocked == [], "the content security policy blocked part of the setup page"
+
+
+def test_the_setup_page_shows_the_doctor_as_requests_arrive(setup: Setup, page: Page) -> None:
+    page.goto(setup.link())
+    page.get_by_role("link", name="Okta", exact=True).click()
+    expect(page.get_by_test_id("doctor-none")).to_be_visible()
+    page.get_by_role("button", name="Generate token").click()
+    token = page.locator("#new-token").inner_text().strip()
+    scim_url = setup.server.scim_url("acme")
+    headers = {**OKTA, "Authorization": f"Bearer {token}"}
+    doubled = httpx2.get(f"{scim_url}/scim/v2/acme/Users", headers=headers)
+    assert doubled.status_code == 404
+    # No reload: the page asks again with the live checks.
+    finding = page.locator("[data-rule=base_url_doubled]")
+    expect(finding).to_contain_text("the base URL was pasted twice", timeout=20_000)
+    expect(finding).to_contain_text("SCIM connector base URL")
+    expect(page.get_by_test_id("doctor-none")).to_have_count(0)
+    DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+    page.locator("[data-testid=checks], [data-testid=doctor]").last.scroll_into_view_if_needed()
+    page.get_by_test_id("doctor").screenshot(path=str(DOC_IMAGES / "setup-doctor.png"))

@@ -45,8 +45,9 @@ def test_the_link_starts_a_session_for_its_tenants_wizard(
     assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert "https://scim.example.test/scim/v2/acme" in page.text
     assert "https://scim.example.test/sso/acme/saml/acs" in page.text
-    assert "https://scim.example.test/sso/acme/oidc/callback" in page.text
     assert "Push Groups" in page.text
+    oidc = console.get("/setup/tenants/acme/?idp=okta&protocol=oidc")
+    assert "https://scim.example.test/sso/acme/oidc/callback" in oidc.text
     assert issued.secret not in page.text
     [use] = setup_links.link_uses(db, tenant, issued.link.id)
     assert (use.action, use.user_agent) == ("opened", "Firefox/140 (IT admin)")
@@ -91,15 +92,59 @@ def test_generate_token_shows_it_once_and_the_checks_follow_the_idp(
     scim.make_group("Engineering", [user])
     app.state.audit_recorder.flush()
     body = console.get("/setup/tenants/acme/checks").json()
-    assert body == {
-        "checks": [
-            {"key": "token_accepted", "label": "Token accepted", "done": True},
-            {"key": "user_created", "label": "First user created", "done": True},
-            {"key": "group_pushed", "label": "First group pushed", "done": True},
-            {"key": "member_added", "label": "First member added", "done": True},
-        ],
-        "done": True,
-    }
+    assert body["checks"] == [
+        {"key": "token_accepted", "label": "Token accepted", "done": True},
+        {"key": "user_created", "label": "First user created", "done": True},
+        {"key": "group_pushed", "label": "First group pushed", "done": True},
+        {"key": "member_added", "label": "First member added", "done": True},
+    ]
+    assert body["done"] is True
+    assert body["findings"] == []
+    assert "Nothing wrong so far." in body["doctor"]
+
+
+@pytest.mark.parametrize(
+    ("idp", "field"),
+    [
+        ("okta", "Okta: Applications → your app → Provisioning → Integration"),
+        ("entra", "Microsoft Entra admin center: Enterprise applications → your app"),
+        ("other", "your identity provider's SCIM settings"),
+    ],
+)
+def test_the_setup_page_shows_the_doctor_with_the_fix_for_the_chosen_idp(
+    db: Database,
+    make_tenant: MakeTenant,
+    console: TestClient,
+    app: Starlette,
+    idp: str,
+    field: str,
+) -> None:
+    tenant = make_tenant("acme", "Acme Corp")
+    _open(console, setup_links.create_link(db, tenant, "scim").secret)
+    page = console.get(f"/setup/tenants/acme/?idp={idp}")
+    assert 'data-testid="doctor-none"' in page.text
+    assert f'data-url="/setup/tenants/acme/checks?idp={idp}"' in page.text
+    made = console.post(f"/setup/tenants/acme/token?idp={idp}", data={"csrf": csrf_of(page.text)})
+    found = _TOKEN.search(made.text)
+    assert found is not None
+    # A client the doctor cannot name, with the base URL pasted twice.
+    doubled = console.get(
+        "/scim/v2/acme/scim/v2/acme/Users",
+        headers={"Authorization": f"Bearer {found.group(1)}", "User-Agent": "curl/8"},
+    )
+    assert doubled.status_code == 404
+    app.state.audit_recorder.flush()
+
+    body = console.get(f"/setup/tenants/acme/checks?idp={idp}").json()
+    [finding] = body["findings"]
+    assert finding["rule"] == "base_url_doubled"
+    assert finding["fix"].startswith(f"Set {field}")
+    assert 'data-rule="base_url_doubled"' in body["doctor"]
+    assert "the base URL was pasted twice" in body["doctor"]
+    page = console.get(f"/setup/tenants/acme/?idp={idp}")
+    assert 'data-rule="base_url_doubled"' in page.text
+    assert 'data-testid="doctor-none"' not in page.text
+    assert field.replace("'", "&#39;") in page.text
 
 
 def test_without_the_session_nothing_opens(

@@ -26,7 +26,7 @@ from scimgate.config import Settings
 from scimgate.errors import NotFound, RateLimited, ScimgateError
 from scimgate.model.entities import Tenant
 from scimgate.model.idp import IDP_NAMES
-from scimgate.service import admins, tokens
+from scimgate.service import admins, setup_links, tokens
 from scimgate.service.admins import AdminAccount
 from scimgate.service.audit import audit_page, parse_filter
 from scimgate.service.doctor import diagnose
@@ -185,7 +185,7 @@ async def home(request: Request, account: AdminAccount, session: security.Sessio
     return render(request, "tenants.html", session, account=account, tenants=tenants, states=states)
 
 
-def _provisioning_context(
+def provisioning_context(
     request: Request, tenant: Tenant, issued: tokens.IssuedToken | None = None
 ) -> dict[str, Any]:
     db, settings = database_of(request), _settings(request)
@@ -209,13 +209,16 @@ def _provisioning_context(
         "guides": GUIDES,
         "guide": selected if selected in GUIDES else "",
         "issued": issued,
+        "setup_links": setup_links.list_links(db, tenant),
+        "expiry_choices": (setup_links.DEFAULT_EXPIRY_HOURS, 24, 72, setup_links.MAX_EXPIRY_HOURS),
+        "now": datetime.now(UTC),
     }
 
 
 @signed_in
 async def scim_page(request: Request, account: AdminAccount, session: security.Session) -> Response:
     tenant = tenant_for(request, account)
-    context = await run_in_threadpool(_provisioning_context, request, tenant)
+    context = await run_in_threadpool(provisioning_context, request, tenant)
     return render(request, "scim.html", session, account=account, **context)
 
 
@@ -231,7 +234,7 @@ async def generate_token(
     name = str(form.get("name", ""))
     issued = await run_in_threadpool(tokens.create_token, database_of(request), tenant, name, days)
     # Rendered, not redirected: the secret must never travel in a URL or be re-shown.
-    context = await run_in_threadpool(_provisioning_context, request, tenant, issued)
+    context = await run_in_threadpool(provisioning_context, request, tenant, issued)
     return render(request, "scim.html", session, 201, account=account, **context)
 
 

@@ -10,7 +10,8 @@ does on a navigation the page itself makes.
 Every other page is ``/setup/tenants/{slug}/...`` and needs the session of a
 link of that very tenant; the link is checked again on every request, so a
 revoked or expired link stops working at once. Nothing here reads the
-console's session, and the console never reads this one.
+console's session, and the console never reads this one. The wizard's single
+sign-on forms and test sign-in are in ``admin/setup_sso_routes.py``.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ from starlette.templating import Jinja2Templates
 from scimgate.admin import setup_session
 from scimgate.admin.security import client_ip
 from scimgate.admin.setup_session import SetupSession
-from scimgate.admin.setup_wizard import IDPS, filled_guide
+from scimgate.admin.setup_sso_context import sso_context
+from scimgate.admin.setup_wizard import IDPS, IdpSteps, filled_guide
 from scimgate.config import Settings
 from scimgate.errors import Forbidden, NotFound, ScimgateError, Unauthorized
 from scimgate.model.entities import SetupLink, Tenant
+from scimgate.model.idp import IDP_NAMES
 from scimgate.service import setup_links
+from scimgate.service.doctor import Finding, diagnose
 from scimgate.service.setup_links import Visitor
 from scimgate.service.tenants import TenantNotFound, get_tenant
 from scimgate.service.tokens import IssuedToken
@@ -56,31 +60,31 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _visitor(request: Request) -> Visitor:
+def visitor(request: Request) -> Visitor:
     return Visitor(
         client_ip=client_ip(request, _settings(request)),
         user_agent=request.headers.get("user-agent", ""),
     )
 
 
-def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
     response = _templates.TemplateResponse(request, template, context, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def _refusal(request: Request, exc: ScimgateError) -> Response:
-    return _page(request, "setup_refused.html", exc.status, message=exc.detail)
+    return page(request, "setup_refused.html", exc.status, message=exc.detail)
 
 
 async def open_link(request: Request) -> Response:
     try:
         link, tenant = await run_in_threadpool(
-            setup_links.open_link, _db(request), request.path_params["secret"], _visitor(request)
+            setup_links.open_link, _db(request), request.path_params["secret"], visitor(request)
         )
     except ScimgateError as exc:
         return _refusal(request, exc)
-    response = _page(request, "setup_opening.html", tenant=tenant, next=_home(tenant))
+    response = page(request, "setup_opening.html", tenant=tenant, next=_home(tenant))
     setup_session.start(response, link.id, tenant.id, link.expires_at, request)
     return response
 
@@ -126,13 +130,18 @@ def in_setup(
     return wrap
 
 
-def _wizard_context(
-    request: Request, tenant: Tenant, link: SetupLink, issued: IssuedToken | None = None
+def wizard_context(
+    request: Request,
+    tenant: Tenant,
+    link: SetupLink,
+    issued: IssuedToken | None = None,
+    *,
+    idp_key: str | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
-    base = _settings(request).public_base
+    """Everything the wizard's page shows; ``extra`` adds what one answer has to say."""
     scim_url = _settings(request).scim_base_url(tenant.slug)
-    chosen = IDPS.get(request.query_params.get("idp", ""))
-    sso = f"{base}/sso/{tenant.slug}"
+    chosen = IDPS.get(idp_key or request.query_params.get("idp", ""))
     return {
         "tenant": tenant,
         "link": link,
@@ -140,24 +149,33 @@ def _wizard_context(
         "idp": chosen,
         "guide": filled_guide(chosen.key, scim_url) if chosen else None,
         "scim_url": scim_url,
-        "sso": {
-            "entity_id": f"{sso}/saml/metadata",
-            "acs_url": f"{sso}/saml/acs",
-            "metadata_url": f"{sso}/saml/metadata",
-            "oidc_redirect_uri": f"{sso}/oidc/callback",
-        },
+        **sso_context(request, tenant, link, chosen),
         "issued": issued,
         "progress": setup_links.progress(_db(request), tenant, link),
+        "findings": _findings(request, tenant, chosen),
         "home": _home(tenant),
+        **extra,
     }
+
+
+def render_wizard(
+    request: Request, session: SetupSession, status_code: int = 200, **context: Any
+) -> Response:
+    return page(request, "setup.html", status_code, csrf=session.csrf, **context)
+
+
+def _findings(request: Request, tenant: Tenant, chosen: IdpSteps | None) -> list[Finding]:
+    """The doctor's findings, with the fixes worded for the IdP chosen in the wizard."""
+    idp = chosen.key if chosen and chosen.key in IDP_NAMES else None
+    return diagnose(_db(request), tenant, settings=_settings(request), idp=idp)
 
 
 @in_setup()
 async def wizard(
     request: Request, tenant: Tenant, link: SetupLink, session: SetupSession
 ) -> Response:
-    context = await run_in_threadpool(_wizard_context, request, tenant, link)
-    return _page(request, "setup.html", csrf=session.csrf, **context)
+    context = await run_in_threadpool(wizard_context, request, tenant, link)
+    return render_wizard(request, session, **context)
 
 
 @in_setup()
@@ -168,11 +186,11 @@ async def generate_token(
     if not setup_session.check_csrf(session, form.get("csrf")):
         raise Forbidden("The form expired; reload the page and retry")
     issued = await run_in_threadpool(
-        setup_links.issue_token, _db(request), tenant, link, _visitor(request)
+        setup_links.issue_token, _db(request), tenant, link, visitor(request)
     )
     # Rendered, not redirected: the token must never travel in a URL or be shown again.
-    context = await run_in_threadpool(_wizard_context, request, tenant, link, issued)
-    return _page(request, "setup.html", 201, csrf=session.csrf, **context)
+    context = await run_in_threadpool(wizard_context, request, tenant, link, issued)
+    return render_wizard(request, session, 201, **context)
 
 
 @in_setup(as_json=True)
@@ -180,9 +198,14 @@ async def checks(
     request: Request, tenant: Tenant, link: SetupLink, session: SetupSession
 ) -> Response:
     found = await run_in_threadpool(setup_links.progress, _db(request), tenant, link)
+    chosen = IDPS.get(request.query_params.get("idp", ""))
+    findings = await run_in_threadpool(_findings, request, tenant, chosen)
+    doctor = _templates.get_template("setup_doctor.html").render(findings=findings)
     body = {
         "checks": [{"key": c.key, "label": c.label, "done": c.done} for c in found.checks],
         "done": found.done,
+        "findings": [f.to_dict() for f in findings],
+        "doctor": doctor,
     }
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 

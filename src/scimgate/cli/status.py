@@ -21,12 +21,18 @@ from scimgate.service.tenants import get_tenant
 )
 @json_option
 def status(slug: str, doctor: bool, as_json: bool) -> None:
-    """A tenant's provisioning status: state, last request, counts, tokens."""
+    """A tenant's provisioning status: state, last request, counts, tokens.
+
+    With ``--doctor`` the command exits 1 when a finding is an error, so a
+    monitoring job can run it as a check; warnings alone exit 0.
+    """
     settings = current_settings()
     if doctor:
         with database(settings) as db:
             found = doctor_report(db, get_tenant(db, slug), settings=settings)
         _print_doctor(found, as_json)
+        if not found["healthy"]:
+            raise SystemExit(1)
         return
     with database(settings) as db:
         report = provisioning_status(

@@ -13,6 +13,7 @@ failing one means the setting was fixed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,10 +41,19 @@ _MAX_FAILURES = 1000  # failing entries read per diagnosis, newest first
 
 
 def diagnose(
-    db: Database, tenant: Tenant, *, now: datetime | None = None, settings: Settings
+    db: Database,
+    tenant: Tenant,
+    *,
+    now: datetime | None = None,
+    settings: Settings,
+    idp: str | None = None,
 ) -> list[Finding]:
-    """Every problem the rules recognise in ``tenant``'s connection, errors first."""
-    facts = _gather(db, tenant, now or utcnow(), settings)
+    """Every problem the rules recognise in ``tenant``'s connection, errors first.
+
+    ``idp`` is the IdP the reader uses (the setup wizard's choice): a finding
+    whose requests do not tell which IdP sent them gives the fix in its words.
+    """
+    facts = replace(_gather(db, tenant, now or utcnow(), settings), chosen_idp=idp)
     found = [finding for rule in RULES for finding in rule(facts, settings)]
     return sorted(found, key=lambda f: f.severity != ERROR)
 

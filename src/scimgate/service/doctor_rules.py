@@ -19,6 +19,7 @@ from scimgate.config import Settings
 from scimgate.model.entities import ScimToken, Tenant
 from scimgate.model.identity import fold_user_name
 from scimgate.model.idp import ENTRA as ENTRA_IDP
+from scimgate.model.idp import UNKNOWN as UNKNOWN_IDP
 from scimgate.service import doctor_advice as advice
 from scimgate.service.audit import TOKEN_OF_ANOTHER_TENANT
 from scimgate.storage.audit import AuditEntry
@@ -78,6 +79,15 @@ class Facts:
     resources: dict[str, int]
     stored_names: dict[str, str]  # folded userName -> stored userName, for the 409s
     around_429: list[AuditEntry] = field(default_factory=list)
+    # The IdP the reader said they use (the setup wizard's choice), for the words of a
+    # finding whose requests do not say which IdP sent them.
+    chosen_idp: str | None = None
+
+    def idp_or_chosen(self, idp: str | None) -> str | None:
+        """The IdP the requests show, else the one the reader chose."""
+        if idp is not None and idp != UNKNOWN_IDP:
+            return idp
+        return self.chosen_idp or idp
 
     def fixed_since(self, entries: list[AuditEntry]) -> bool:
         """The IdP of the newest of ``entries`` made a successful request after it."""
@@ -122,7 +132,7 @@ def _other_tenants_token(facts: Facts, settings: Settings) -> list[Finding]:
     ]
     if not seen or facts.fixed_since(seen):
         return []
-    idp = _common_idp(seen)
+    idp = facts.idp_or_chosen(_common_idp(seen))
     who = advice.idp_name(idp)
     return [
         Finding(
@@ -193,7 +203,7 @@ def _refused_tokens(facts: Facts, settings: Settings) -> list[Finding]:
         seen = [e for e in unauthorized if (e.detail or "") == detail]
         if not seen or facts.fixed_since(seen):
             continue
-        idp = _common_idp(seen)
+        idp = facts.idp_or_chosen(_common_idp(seen))
         who = advice.idp_name(idp)
         fix = (
             "An operator can enable the tenant again (“scimgate tenant enable "
@@ -220,7 +230,7 @@ def _no_bearer_token(facts: Facts, unauthorized: list[AuditEntry]) -> list[Findi
     seen = [e for e in unauthorized if (e.detail or "") in _NO_BEARER]
     if not seen or facts.fixed_since(seen):
         return []
-    idp = _common_idp(seen)
+    idp = facts.idp_or_chosen(_common_idp(seen))
     who = advice.idp_name(idp)
     explanation = (
         f"{who}'s requests carry no usable “Authorization: Bearer …” header "
@@ -257,7 +267,7 @@ def _doubled_base_url(facts: Facts, settings: Settings) -> list[Finding]:
     ]
     if not seen or facts.fixed_since(seen):
         return []
-    idp = _common_idp(seen)
+    idp = facts.idp_or_chosen(_common_idp(seen))
     who = advice.idp_name(idp)
     path = seen[0].path.split("?", 1)[0]
     return [
@@ -292,7 +302,7 @@ def _groups_without_members(facts: Facts, settings: Settings) -> list[Finding]:
         return []
     if counts["memberships"]:
         return []
-    idp = facts.last_group_write.idp if facts.last_group_write else None
+    idp = facts.idp_or_chosen(facts.last_group_write.idp if facts.last_group_write else None)
     who = advice.idp_name(idp)
     return [
         Finding(
@@ -327,7 +337,7 @@ def _user_name_conflicts(facts: Facts, settings: Settings) -> list[Finding]:
     if not case_only:
         return []
     entries = [entry for entry, _, _ in case_only]
-    idp = _common_idp(entries)
+    idp = facts.idp_or_chosen(_common_idp(entries))
     who = advice.idp_name(idp)
     pairs = list(dict.fromkeys((sent, stored) for _, sent, stored in case_only))
     sent, stored = pairs[0]
@@ -363,7 +373,7 @@ def _silence(facts: Facts, settings: Settings) -> list[Finding]:
     if quiet < SILENCE:
         return []
     hours = int(quiet.total_seconds() // 3600)
-    idp = facts.last_request.idp if facts.last_request else None
+    idp = facts.idp_or_chosen(facts.last_request.idp if facts.last_request else None)
     who = advice.idp_name(idp)
     if last is None:
         explanation = (
@@ -404,7 +414,7 @@ def _expiring_tokens(facts: Facts, settings: Settings) -> list[Finding]:
         days = math.ceil(left / timedelta(days=1))  # a token made "for 5 days" shows 5
         hours = math.ceil(left / timedelta(hours=1))
         when = f"in {days} days" if days >= 2 else f"in {hours} hours"
-        idp = facts.last_request.idp if facts.last_request else None
+        idp = facts.idp_or_chosen(facts.last_request.idp if facts.last_request else None)
         found.append(
             Finding(
                 rule="token_expiring",
@@ -433,7 +443,7 @@ def _rate_limited(facts: Facts, settings: Settings) -> list[Finding]:
     seen = [e for e in facts.failures if e.status == 429]
     if not seen:
         return []
-    idp = _common_idp(seen)
+    idp = facts.idp_or_chosen(_common_idp(seen))
     who = advice.idp_name(idp)
     peak = _peak(facts.around_429)
     rate = peak / _RATE_SPAN
@@ -490,9 +500,10 @@ def _refused_values(facts: Facts, settings: Settings) -> list[Finding]:
         patterns.setdefault(key, []).append(entry)
     found = []
     ranked = sorted(patterns.items(), key=lambda item: -len(item[1]))
-    for (idp, operation, scim_type, _pattern), seen in ranked[:_MAX_EXAMPLES]:
+    for (sender, operation, scim_type, _pattern), seen in ranked[:_MAX_EXAMPLES]:
         if len(seen) < OFTEN:
             break
+        idp = facts.idp_or_chosen(sender)
         who = advice.idp_name(idp)
         evidence = _seen(seen)
         evidence.update({"scimType": scim_type, "detail": seen[0].detail})

@@ -79,7 +79,20 @@ def allowed_redirects(settings: Settings) -> tuple[str, ...]:
     return tuple(u.strip() for u in settings.sso_redirect_uris.split(",") if u.strip())
 
 
-def check_redirect(settings: Settings, redirect_uri: str) -> None:
+def setup_return_uri(settings: Settings, tenant: Tenant) -> str:
+    """Where the setup wizard's test sign-in comes back to: the tenant's own setup page."""
+    return f"{settings.public_base}/setup/tenants/{tenant.slug}/sso/tested"
+
+
+def check_redirect(settings: Settings, redirect_uri: str, tenant: Tenant | None = None) -> None:
+    """Refuse a redirect URI the host app did not register.
+
+    With ``tenant``, that tenant's setup page (``setup_return_uri``) is accepted
+    too: the code then comes back to scimgate itself, and only that tenant's
+    setup session exchanges it.
+    """
+    if tenant is not None and redirect_uri == setup_return_uri(settings, tenant):
+        return
     allowed = allowed_redirects(settings)
     if redirect_uri not in allowed:
         raise SsoRejected(
@@ -391,6 +404,7 @@ def _disabled(row: UserRow) -> SsoRejected:
 
 def _redirect(
     settings: Settings,
+    tenant: Tenant,
     connection: Connection,
     pending: Pending | None,
     relay_state: str | None,
@@ -398,7 +412,7 @@ def _redirect(
     """(redirect URI, host state) the browser goes back to."""
     if pending is not None:
         # Checked again: the URI may have been unregistered while the person was at the IdP.
-        check_redirect(settings, pending.redirect_uri)
+        check_redirect(settings, pending.redirect_uri, tenant)
         return pending.redirect_uri, pending.host_state
     if not connection.allow_idp_initiated:
         raise SsoRejected(
@@ -477,7 +491,7 @@ def _sign_in(
         raise SsoRejected("connection_disabled", f"the connection {connection.name!r} is off")
     if pending is not None and pending.connection_id != connection.id:
         raise SsoRejected("state", "the sign-in was started through another connection")
-    redirect_uri, host_state = _redirect(settings, connection, pending, relay_state)
+    redirect_uri, host_state = _redirect(settings, tenant, connection, pending, relay_state)
     base_url = settings.scim_base_url(tenant.slug)
     with db.tenant(tenant.id, write=True) as repo:
         row, user, jit, found = _admit(repo, connection, identity, base_url)

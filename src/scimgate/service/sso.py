@@ -317,7 +317,7 @@ def begin(
     the console's own ``redirect_uri`` rather than to the host app.
     """
     if not trial:
-        check_redirect(settings, redirect_uri)
+        check_redirect(settings, redirect_uri, tenant)
     if not connection.enabled:
         raise SsoRejected("connection_disabled", f"the connection {connection.name!r} is off")
     if not protocol_ref or len(protocol_ref) > _MAX_REF:

@@ -103,7 +103,7 @@ def _begin(request: Request, tenant: Tenant, connection: sso.Connection) -> str:
     if ticket:
         redirect_uri = sso_trial.redeem_ticket(database_of(request), tenant, connection, ticket)
     else:
-        sso.check_redirect(settings, redirect_uri)  # before anything is asked of the IdP
+        sso.check_redirect(settings, redirect_uri, tenant)  # before anything is asked of the IdP
     authorization = _oidc(request).authorization_request(
         _client_config(request, tenant, connection)
     )

@@ -34,7 +34,7 @@ def _connection_id(raw: str | None) -> int | None:
 def _pick(request: Request) -> tuple[Tenant, sso.Connection]:
     tenant = tenant_of(request)
     redirect_uri = request.query_params.get("redirect_uri", "")
-    sso.check_redirect(settings_of(request), redirect_uri)
+    sso.check_redirect(settings_of(request), redirect_uri, tenant)
     connection = sso.pick_connection(
         database_of(request),
         tenant,
