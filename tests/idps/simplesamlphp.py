@@ -142,9 +142,15 @@ class SimpleSamlPhp:
         self.users[user] = attributes
         _write_authsources(self.root, self.users)
 
+    def set_name_id(self, attribute: str) -> None:
+        """The attribute whose value the IdP puts in the NameID ("mail" at start)."""
+        _write_hosted(self.root, self.base_url, attribute)
+
     def reset_users(self) -> None:
+        """The people of ``USERS``, with the mail as NameID, as at start."""
         self.users = dict(USERS)
         _write_authsources(self.root, self.users)
+        _write_hosted(self.root, self.base_url, "mail")
 
     def login(self, client: httpx2.Client, start_url: str, user: str, password: str) -> IdpPost:
         """Follow ``start_url`` to the IdP's login form, sign in, and return its POST."""
@@ -234,6 +240,16 @@ def _write_authsources(root: Path, users: dict[str, dict[str, list[str]]]) -> No
     os.replace(staged, target)
 
 
+def _write_hosted(root: Path, base_url: str, name_id_attribute: str) -> None:
+    text = (TEMPLATES / "saml20-idp-hosted.php").read_text()
+    text = text.replace("{entity_id}", f"{base_url}/saml2/idp/metadata.php")
+    text = text.replace("{name_id_attribute}", name_id_attribute)
+    target = root / "metadata" / "saml20-idp-hosted.php"
+    staged = target.with_suffix(".tmp")
+    staged.write_text(text)
+    os.replace(staged, target)
+
+
 def _write_config(root: Path, base_url: str, keys: KeyPair) -> None:
     for sub in ("config", "metadata", "cert", "log", "data", "tmp", "sessions"):
         (root / sub).mkdir(parents=True, exist_ok=True)
@@ -244,14 +260,11 @@ def _write_config(root: Path, base_url: str, keys: KeyPair) -> None:
         "{salt}": os.urandom(16).hex(),
         "{admin_password}": os.urandom(16).hex(),
     }
-    for name, folder in (
-        ("config.php", "config"),
-        ("saml20-idp-hosted.php", "metadata"),
-    ):
-        text = (TEMPLATES / name).read_text()
-        for key, value in values.items():
-            text = text.replace(key, value)
-        (root / folder / name).write_text(text)
+    text = (TEMPLATES / "config.php").read_text()
+    for key, value in values.items():
+        text = text.replace(key, value)
+    (root / "config" / "config.php").write_text(text)
+    _write_hosted(root, base_url, "mail")
     _write_authsources(root, USERS)
     (root / "metadata" / "saml20-sp-remote.php").write_text("<?php\n")
     (root / "cert" / "idp.crt").write_text(keys.cert_pem)
