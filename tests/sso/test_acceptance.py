@@ -208,8 +208,9 @@ def test_a_later_sign_in_updates_the_user_and_moves_the_roles(flow: Flow) -> Non
     assert api.json()["roles"] == ["editor"]
 
 
-def _provision_and_deactivate(flow: Flow, tenant: Tenant) -> str:
-    """Alice, as the IdP's SCIM client creates her, then turns her off."""
+def _provision_and_deactivate(flow: Flow, tenant: Tenant, how: str = "patch") -> str:
+    """Alice, as the IdP's SCIM client creates her, then turns her off (``patch``:
+    active false; ``delete``: DELETE /Users/{id})."""
     scim = ScimClient(flow.http, "acme", token_service.create_token(flow.db, tenant, "IdP").secret)
     made = scim.post(
         "/Users",
@@ -222,6 +223,10 @@ def _provision_and_deactivate(flow: Flow, tenant: Tenant) -> str:
     )
     assert made.status_code == 201, made.text
     user_id: str = made.json()["id"]
+    if how == "delete":
+        gone = scim.request("DELETE", f"/Users/{user_id}")
+        assert gone.status_code == 204, gone.text
+        return user_id
     off = scim.patch(
         f"/Users/{user_id}",
         {
@@ -234,9 +239,10 @@ def _provision_and_deactivate(flow: Flow, tenant: Tenant) -> str:
     return user_id
 
 
-def test_a_user_scim_deactivated_is_refused_at_sign_in(flow: Flow) -> None:
+@pytest.mark.parametrize("how", ["patch", "delete"])
+def test_a_user_scim_deactivated_is_refused_at_sign_in(flow: Flow, how: str) -> None:
     acme = flow.tenant()
-    user_id = _provision_and_deactivate(flow, acme)
+    user_id = _provision_and_deactivate(flow, acme, how)
     before = [e.type for e in events_of(flow, acme)]
 
     answer = flow.sign_in("alice")
@@ -250,9 +256,12 @@ def test_a_user_scim_deactivated_is_refused_at_sign_in(flow: Flow) -> None:
     with flow.db.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(sso_codes)).scalar() == 0
     assert [e.type for e in events_of(flow, acme)] == before  # no sign-in, no update
-    with flow.db.tenant(acme.id) as repo:
-        assert repo.users.page(None, None, False, 0, 5).total == 1
-        assert repo.users.get(user_id).enabled is False  # type: ignore[union-attr]
+    with flow.db.tenant(acme.id) as repo:  # JIT made nobody new
+        users = repo.users.page(None, None, False, 0, 5)
+        if how == "delete":
+            assert users.total == 0
+        else:
+            assert [(u.id, u.enabled) for u in users.rows] == [(user_id, False)]
 
 
 def test_the_sign_in_events_reach_the_webhook_and_the_feed(flow: Flow, receiver: Receiver) -> None:
