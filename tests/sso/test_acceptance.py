@@ -3,8 +3,8 @@
 Each scenario runs once through SimpleSAMLphp (SAML) and once through
 oidc-provider (OIDC), on SQLite and on PostgreSQL: a later sign-in updates the
 user the IdP now describes differently and moves their roles; a user SCIM
-deactivated is refused; a sign-in's events reach a signed webhook and the host
-API's feed. ``Flow`` hides which protocol carried the person there.
+deactivated (or deleted) is refused; a sign-in's events reach a signed webhook
+and the host API's feed. ``Flow`` hides which protocol carried the person there.
 """
 
 from __future__ import annotations
