@@ -54,6 +54,17 @@ USERS: dict[str, dict[str, Any]] = {
 class RunningOp:
     issuer: str
     signing_key: RSAKey  # the provider's own key (private), to sign tokens it would never issue
+    config_path: Path | None = None
+
+    def set_user(self, user: str, claims: Mapping[str, Any]) -> None:
+        """What the provider asserts of ``user`` from the next sign-in on."""
+        assert self.config_path is not None, "a provider started by running_op"
+        config = json.loads(self.config_path.read_text())
+        config["users"][user] = dict(claims)
+        # Replaced in one rename: the provider reads the old file or the new one.
+        staged = self.config_path.with_suffix(".tmp")
+        staged.write_text(json.dumps(config))
+        os.replace(staged, self.config_path)
 
     @property
     def kid(self) -> str:
@@ -147,7 +158,7 @@ def running_op(
     )
     try:
         issuer = _read_ready(process)
-        yield RunningOp(issuer=issuer, signing_key=key)
+        yield RunningOp(issuer=issuer, signing_key=key, config_path=config_path)
     finally:
         process.terminate()
         try:

@@ -31,6 +31,25 @@ REQUIRE = os.environ.get("SCIMGATE_TEST_REQUIRE_SSO_IDPS") == "1"
 
 RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
 
+# The IdP's people (password: the name followed by "pass") and their attributes;
+# the mail is also the NameID (saml20-idp-hosted.php).
+USERS: dict[str, dict[str, list[str]]] = {
+    "alice": {
+        "uid": ["alice"],
+        "mail": ["alice@example.test"],
+        "givenName": ["Alice"],
+        "sn": ["Liddell"],
+        "groups": ["scim-admins", "engineering"],
+    },
+    "bob": {
+        "uid": ["bob"],
+        "mail": ["bob@example.test"],
+        "givenName": ["Bob"],
+        "sn": ["Builder"],
+        "groups": ["readers"],
+    },
+}
+
 
 def missing_reason() -> str | None:
     """Why SimpleSAMLphp cannot run here, or None when it can."""
@@ -65,6 +84,7 @@ class SimpleSamlPhp:
     root: Path
     keys: KeyPair
     _sps: dict[str, dict[str, object]] = field(default_factory=dict)
+    users: dict[str, dict[str, list[str]]] = field(default_factory=lambda: dict(USERS))
 
     @property
     def entity_id(self) -> str:
@@ -115,6 +135,22 @@ class SimpleSamlPhp:
         staged = target.with_suffix(".tmp")
         staged.write_text("\n".join(lines) + "\n")
         os.replace(staged, target)
+
+    def set_user(self, user: str, attributes: dict[str, list[str]]) -> None:
+        """What the IdP asserts of ``user`` from the next login on (it reads the file
+        at every request)."""
+        self.users[user] = attributes
+        _write_authsources(self.root, self.users)
+
+    def set_name_id(self, attribute: str) -> None:
+        """The attribute whose value the IdP puts in the NameID ("mail" at start)."""
+        _write_hosted(self.root, self.base_url, attribute)
+
+    def reset_users(self) -> None:
+        """The people of ``USERS``, with the mail as NameID, as at start."""
+        self.users = dict(USERS)
+        _write_authsources(self.root, self.users)
+        _write_hosted(self.root, self.base_url, "mail")
 
     def login(self, client: httpx2.Client, start_url: str, user: str, password: str) -> IdpPost:
         """Follow ``start_url`` to the IdP's login form, sign in, and return its POST."""
@@ -175,6 +211,45 @@ def _php(value: object) -> str:
     return f"'{text}'"
 
 
+def _php_list(values: list[str]) -> str:
+    return "[" + ", ".join(_php(v) for v in values) + "]"
+
+
+def _write_authsources(root: Path, users: dict[str, dict[str, list[str]]]) -> None:
+    entries = [
+        f"        {_php(f'{name}:{name}pass')} => ["
+        + ", ".join(f"{_php(k)} => {_php_list(v)}" for k, v in attributes.items())
+        + "],"
+        for name, attributes in users.items()
+    ]
+    text = "\n".join(
+        [
+            "<?php",
+            "$config = [",
+            "    'admin' => ['core:AdminPassword'],",
+            "    'example-userpass' => [",
+            "        'exampleauth:UserPass',",
+            *entries,
+            "    ],",
+            "];",
+        ]
+    )
+    target = root / "config" / "authsources.php"
+    staged = target.with_suffix(".tmp")
+    staged.write_text(text + "\n")
+    os.replace(staged, target)
+
+
+def _write_hosted(root: Path, base_url: str, name_id_attribute: str) -> None:
+    text = (TEMPLATES / "saml20-idp-hosted.php").read_text()
+    text = text.replace("{entity_id}", f"{base_url}/saml2/idp/metadata.php")
+    text = text.replace("{name_id_attribute}", name_id_attribute)
+    target = root / "metadata" / "saml20-idp-hosted.php"
+    staged = target.with_suffix(".tmp")
+    staged.write_text(text)
+    os.replace(staged, target)
+
+
 def _write_config(root: Path, base_url: str, keys: KeyPair) -> None:
     for sub in ("config", "metadata", "cert", "log", "data", "tmp", "sessions"):
         (root / sub).mkdir(parents=True, exist_ok=True)
@@ -185,15 +260,12 @@ def _write_config(root: Path, base_url: str, keys: KeyPair) -> None:
         "{salt}": os.urandom(16).hex(),
         "{admin_password}": os.urandom(16).hex(),
     }
-    for name, folder in (
-        ("config.php", "config"),
-        ("authsources.php", "config"),
-        ("saml20-idp-hosted.php", "metadata"),
-    ):
-        text = (TEMPLATES / name).read_text()
-        for key, value in values.items():
-            text = text.replace(key, value)
-        (root / folder / name).write_text(text)
+    text = (TEMPLATES / "config.php").read_text()
+    for key, value in values.items():
+        text = text.replace(key, value)
+    (root / "config" / "config.php").write_text(text)
+    _write_hosted(root, base_url, "mail")
+    _write_authsources(root, USERS)
     (root / "metadata" / "saml20-sp-remote.php").write_text("<?php\n")
     (root / "cert" / "idp.crt").write_text(keys.cert_pem)
     (root / "cert" / "idp.key").write_text(keys.key_pem)

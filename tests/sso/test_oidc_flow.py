@@ -6,7 +6,7 @@ The browser is played with two clients: the provider's pages over real HTTP on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -15,37 +15,27 @@ from starlette.testclient import TestClient
 
 from scimgate.config import Settings
 from scimgate.model.entities import Tenant
-from scimgate.service import api_keys, sso, sso_trial, users
 from scimgate.service import roles as role_service
+from scimgate.service import sso, sso_trial, users
 from scimgate.service.scope import Limits, TenantScope
 from scimgate.service.sealing import SSO_CLIENT_SECRET, Keyring
-from scimgate.storage.audit import AuditFilter
 from scimgate.storage.database import Database
-from tests.idps.oidc_op import RunningOp, registered_client, running_op, sign_in
-
-PUBLIC_URL = "https://scim.example.test"
-HOST = "https://app.example.test/callback"
-CALLBACK = f"{PUBLIC_URL}/sso/acme/oidc/callback"
-SECRET = "acme-secret-for-tests-only-0123456789"
-
-
-@pytest.fixture(scope="module")
-def op(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningOp]:
-    clients = [registered_client("scimgate-acme", SECRET, [CALLBACK])]
-    with running_op(clients, tmp_path_factory.mktemp("op")) as running:
-        yield running
+from tests.idps.oidc_op import RunningOp, sign_in
+from tests.sso.conftest import (
+    CALLBACK,
+    HOST,
+    exchange,
+    local,
+    oidc_connection,
+    oidc_settings,
+    sign_ins,
+    to_provider,
+)
 
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(
-        database_url=database_url,
-        public_url=PUBLIC_URL,
-        dev_mode=True,
-        sso_redirect_uris=HOST,
-        webhook_allowed_cidrs="127.0.0.1/32",  # the test provider is on loopback
-        _env_file=None,  # type: ignore[call-arg]
-    )
+    return oidc_settings(database_url)
 
 
 @pytest.fixture
@@ -59,54 +49,7 @@ def acme(make_tenant: Callable[..., Tenant], db: Database, settings: Settings) -
 
 @pytest.fixture
 def connection(db: Database, acme: Tenant, settings: Settings, op: RunningOp) -> sso.Connection:
-    return sso.create_connection(
-        db,
-        acme,
-        {
-            "name": "Test OP",
-            "protocol": "oidc",
-            "jit": True,
-            "config": {
-                "issuer": op.issuer,
-                "client_id": "scimgate-acme",
-                "scopes": ["openid", "email", "profile", "groups"],
-            },
-        },
-        client_secret=SECRET,
-        keyring=Keyring.from_settings(settings, SSO_CLIENT_SECRET),
-    )
-
-
-def local(url: str) -> str:
-    """A scimgate URL as a path for the test client."""
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path
-
-
-def to_provider(client: TestClient, state: str = "host-state-1") -> str:
-    """The host app's start link, followed through scimgate to the provider's URL."""
-    query = urlencode({"redirect_uri": HOST, "state": state})
-    first = client.get(f"/sso/acme/start?{query}", follow_redirects=False)
-    assert first.status_code == 303, first.text
-    second = client.get(first.headers["location"], follow_redirects=False)
-    assert second.status_code == 303, second.text
-    return second.headers["location"]
-
-
-def exchange(client: TestClient, db: Database, tenant: Tenant, code: str) -> dict[str, Any]:
-    """The host app's server-side exchange at the host API, with the tenant's API key."""
-    key = api_keys.create_api_key(db, tenant, "host app").secret
-    answer = client.post(
-        "/api/v1/sso/token", json={"code": code}, headers={"authorization": f"Bearer {key}"}
-    )
-    assert answer.status_code == 200, answer.text
-    profile: dict[str, Any] = answer.json()
-    return profile
-
-
-def sign_ins(db: Database, tenant: Tenant) -> list[Any]:
-    with db.tenant(tenant.id) as repo:
-        return repo.audit.page(AuditFilter(resource_type="SignIn"), 100)
+    return oidc_connection(db, acme, settings, op)
 
 
 @pytest.mark.usefixtures("connection")

@@ -12,8 +12,9 @@ are the same here:
 2. nobody found: create the user when the connection has JIT on (and does not
    require SCIM to have provisioned them first, ``jit_requires_scim``);
 3. a user the IdP disabled (SCIM ``active`` false) or deleted is refused
-   (``disabled_user``); one the tenant left out for being in no mapped group
-   is refused unless the groups asserted now bring it back;
+   (``disabled_user``; a deleted one is not made again by JIT); one the tenant
+   left out for being in no mapped group is refused unless the groups asserted
+   now bring it back;
 4. the name and email the IdP asserted are written to the user, and its group
    values replace the user's stored ones, which the role rules read like SCIM
    memberships (``storage/lifecycle_sql.py``);
@@ -394,6 +395,23 @@ def _refuse_unknown(connection: Connection, identity: ExternalIdentity) -> SsoRe
     )
 
 
+def _refuse_deleted(
+    repo: TenantRepository, connection: Connection, identity: ExternalIdentity
+) -> None:
+    """SCIM deleted the person this identity names (linked before, or by the userName,
+    externalId or email that would match them): the IdP said they are gone, so JIT
+    does not make them again under the same name."""
+    by_email = connection.match_by == MATCH_BY_EMAIL
+    names = [n for n in (identity.email, None if by_email else identity.subject) if n]
+    deleted = repo.users.deleted_name(
+        user_id=repo.sso.user_for_subject(connection.id, identity.subject),
+        user_names=names,
+        external_id=None if by_email else identity.subject,
+    )
+    if deleted is not None:
+        raise SsoRejected("disabled_user", f"the user {deleted!r} is disabled (deleted)")
+
+
 def _disabled(row: UserRow) -> SsoRejected:
     why = row.deactivation_reason or "disabled"
     return SsoRejected("disabled_user", f"the user {row.user_name!r} is disabled ({why})")
@@ -522,6 +540,7 @@ def _admit(
     row = _find_user(repo, connection, identity)
     jit = row is None
     if row is None:
+        _refuse_deleted(repo, connection, identity)
         if not connection.jit or connection.jit_requires_scim:
             raise _refuse_unknown(connection, identity)
         row, found, jit = _create_or_find(repo, tenant_settings, identity, connection, base_url)

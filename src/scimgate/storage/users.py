@@ -201,6 +201,29 @@ class UserStore:
         row = fetch_one(self._conn, statement, (self._tenant_id, user_id))
         return _driver_row(row) if row else None
 
+    def deleted_name(
+        self, *, user_id: str | None, user_names: list[str], external_id: str | None
+    ) -> str | None:
+        """The userName of a soft-deleted user who is ``user_id``, holds one of
+        ``user_names`` (compared as ``fold_user_name`` does) or ``external_id``."""
+        matches: list[sa.ColumnElement[bool]] = [
+            users.c.user_name_lower.in_([fold_user_name(n) for n in user_names])
+        ]
+        if user_id is not None:
+            matches.append(users.c.id == user_id)
+        if external_id is not None:
+            matches.append(users.c.external_id == external_id)
+        found = self._conn.execute(
+            sa.select(users.c.user_name)
+            .where(
+                users.c.tenant_id == self._tenant_id,
+                users.c.deleted_at.is_not(None),
+                sa.or_(*matches),
+            )
+            .limit(1)
+        ).scalar()
+        return str(found) if found is not None else None
+
     def update(
         self,
         user_id: str,

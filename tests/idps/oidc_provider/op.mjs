@@ -4,7 +4,8 @@
 //
 // CONFIG holds the clients (ids, secrets, redirect URIs, auth method), the users
 // and their claims, and the signing keys (a private JWK set, so a test can also
-// sign tokens the provider would never issue). The server listens on a free port
+// sign tokens the provider would never issue). The users are read from CONFIG again
+// at each sign-in, so a test can change what the provider asserts. The server listens on a free port
 // first, then builds the provider with that port in its issuer, and prints
 // "READY <issuer>" on stdout once it answers.
 import { readFileSync } from 'node:fs';
@@ -12,7 +13,6 @@ import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const users = config.users;
 const server = createServer();
 
 server.listen(config.port || 0, '127.0.0.1', () => {
@@ -33,7 +33,7 @@ server.listen(config.port || 0, '127.0.0.1', () => {
     features: { devInteractions: { enabled: true } }, // login + consent pages, any password
     pkce: { required: () => true },
     async findAccount(ctx, id) {
-      const claims = users[id];
+      const claims = JSON.parse(readFileSync(process.argv[2], 'utf8')).users[id];
       return claims && { accountId: id, async claims() { return { sub: id, ...claims }; } };
     },
     cookies: { keys: ['scimgate-test-cookie-key'] },

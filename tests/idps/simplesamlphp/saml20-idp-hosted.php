@@ -1,5 +1,6 @@
 <?php
-// The IdP signs Response and Assertion with RSA-SHA256 and puts the mail in the NameID.
+// The IdP signs Response and Assertion with RSA-SHA256 and puts the mail (or another
+// attribute, see SimpleSamlPhp.set_name_id) in the NameID.
 $metadata['{entity_id}'] = [
     'host' => '__DEFAULT__',
     'privatekey' => 'idp.key',
@@ -13,7 +14,7 @@ $metadata['{entity_id}'] = [
     'authproc' => [
         3 => [
             'class' => 'saml:AttributeNameID',
-            'attribute' => 'mail',
+            'attribute' => '{name_id_attribute}',
             'Format' => 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
         ],
     ],
