@@ -31,6 +31,7 @@ from scimgate.service.doctor_rules import (
     iso,
     taken_name,
 )
+from scimgate.service.doctor_sso import SSO_RULES
 from scimgate.storage.audit import AuditEntry, AuditFilter
 from scimgate.storage.database import Database
 
@@ -44,7 +45,7 @@ def diagnose(
 ) -> list[Finding]:
     """Every problem the rules recognise in ``tenant``'s connection, errors first."""
     facts = _gather(db, tenant, now or utcnow(), settings)
-    found = [finding for rule in RULES for finding in rule(facts, settings)]
+    found = [finding for rule in (*RULES, *SSO_RULES) for finding in rule(facts, settings)]
     return sorted(found, key=lambda f: f.severity != ERROR)
 
 
@@ -98,6 +99,7 @@ def _gather(db: Database, tenant: Tenant, now: datetime, settings: Settings) -> 
                 sorted({fold_user_name(name) for name in taken if name})
             ),
             around_429=around,
+            connections=repo.sso.list_connections(),
         )
 
 

@@ -19,6 +19,7 @@ from scimgate.config import Settings
 from scimgate.model.entities import ScimToken, Tenant
 from scimgate.model.identity import fold_user_name
 from scimgate.model.idp import ENTRA as ENTRA_IDP
+from scimgate.model.sso import Connection
 from scimgate.service import doctor_advice as advice
 from scimgate.service.audit import TOKEN_OF_ANOTHER_TENANT
 from scimgate.storage.audit import AuditEntry
@@ -78,6 +79,7 @@ class Facts:
     resources: dict[str, int]
     stored_names: dict[str, str]  # folded userName -> stored userName, for the 409s
     around_429: list[AuditEntry] = field(default_factory=list)
+    connections: list[Connection] = field(default_factory=list)  # single sign-on
 
     def fixed_since(self, entries: list[AuditEntry]) -> bool:
         """The IdP of the newest of ``entries`` made a successful request after it."""

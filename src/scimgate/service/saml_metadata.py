@@ -38,27 +38,23 @@ from scimgate.service import saml, sso
 from scimgate.service.clock import utcnow
 from scimgate.service.egress import EgressPolicy, HostRefused
 from scimgate.service.egress_transport import CheckedTransport
+from scimgate.service.sso_config import config_from_metadata
 from scimgate.storage.database import Database
+
+__all__ = [
+    "MAX_METADATA_BYTES",
+    "apply_idp_metadata",
+    "config_from_metadata",
+    "fetch_idp_metadata",
+    "needs_metadata",
+    "refresh_due",
+    "refresh_idp_metadata",
+]
 
 logger = logging.getLogger("scimgate.sso")
 
 # Federation-wide metadata can be large; one IdP's entity is a few kilobytes.
 MAX_METADATA_BYTES = 1024 * 1024
-
-
-def config_from_metadata(
-    metadata: saml.IdpMetadata, *, fetched_at: datetime | None = None
-) -> dict[str, Any]:
-    """The connection ``config`` keys the metadata provides."""
-    config: dict[str, Any] = {
-        "idp_entity_id": metadata.entity_id,
-        "idp_sso_url": metadata.sso_url,
-        "idp_certificates": [c.pem for c in metadata.certificates],
-        "idp_certificate_expiry": [c.not_after.isoformat() for c in metadata.certificates],
-    }
-    if fetched_at is not None:
-        config["idp_metadata_fetched_at"] = fetched_at.isoformat()
-    return config
 
 
 def fetch_idp_metadata(

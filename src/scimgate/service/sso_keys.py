@@ -4,7 +4,14 @@ The SP signs its AuthnRequests and receives encrypted assertions with this
 pair. It is an RSA-2048 key and a self-signed certificate (IdPs pin the
 certificate from the SP metadata; no CA is involved). A rotation keeps the old
 certificate published beside the new one, so an IdP that has not refreshed
-the metadata yet still trusts what the SP signs.
+the metadata yet still trusts what the SP signs; ``finish_rotation`` stops
+publishing it once every IdP has the new metadata. One rotation at a time: a
+second one before the first is finished would unpublish a certificate some
+IdP may still pin, so it is refused.
+
+The old private key is not kept: an IdP that encrypts assertions with the
+old certificate must have fetched the new metadata before the rotation, or
+its encrypted assertions are refused until it does (docs/how-to/sso-saml.md).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from scimgate.errors import Conflict
 from scimgate.model.entities import Tenant
 from scimgate.service.clock import utcnow
 from scimgate.service.sealing import Keyring
@@ -77,9 +85,28 @@ def sp_certificates(db: Database, tenant: Tenant) -> tuple[str, str | None] | No
 
 
 def rotate_sp_keys(db: Database, tenant: Tenant, keyring: Keyring) -> SpKeys:
-    """A new key pair; the current certificate stays published as the previous one."""
+    """A new key pair; the current certificate stays published as the previous one.
+
+    ``Conflict`` while a rotation is in progress (``finish_rotation`` ends it).
+    """
     current = sp_keys(db, tenant, keyring)
+    if current.previous_cert_pem is not None:
+        raise Conflict(
+            f"tenant {tenant.slug!r} is rotating its SP keys already; "
+            "finish that rotation first (once every IdP has the new SP metadata)"
+        )
     key_pem, cert_pem = _new_pair(tenant)
     with db.tenant(tenant.id, write=True) as repo:
-        repo.sso.replace_sp_keys(keyring.seal(key_pem), cert_pem, current.cert_pem, utcnow())
+        done = repo.sso.replace_sp_keys(keyring.seal(key_pem), cert_pem, current.cert_pem, utcnow())
+    if not done:
+        raise Conflict(f"the SP keys of tenant {tenant.slug!r} changed meanwhile; try again")
     return SpKeys(cert_pem, key_pem, current.cert_pem)
+
+
+def finish_rotation(db: Database, tenant: Tenant, keyring: Keyring) -> SpKeys:
+    """Stop publishing the previous certificate; ``Conflict`` when no rotation is in progress."""
+    with db.tenant(tenant.id, write=True) as repo:
+        done = repo.sso.drop_previous_cert()
+    if not done:
+        raise Conflict(f"tenant {tenant.slug!r} has no SP key rotation in progress")
+    return sp_keys(db, tenant, keyring)

@@ -170,12 +170,31 @@ class SsoStore:
 
     def replace_sp_keys(
         self, private_key: str, cert: str, previous_cert: str | None, now: datetime
-    ) -> None:
-        self._conn.execute(
+    ) -> bool:
+        """Put a new pair in place of ``previous_cert``'s, outside a rotation; False when the
+        pair is no longer that one or a rotation is in progress (another request won)."""
+        done = self._conn.execute(
             sso_sp_keys.update()
-            .where(sso_sp_keys.c.tenant_id == self._tenant_id)
+            .where(
+                sso_sp_keys.c.tenant_id == self._tenant_id,
+                sso_sp_keys.c.cert == previous_cert,
+                sso_sp_keys.c.previous_cert.is_(None),
+            )
             .values(private_key=private_key, cert=cert, previous_cert=previous_cert, created_at=now)
         )
+        return done.rowcount > 0
+
+    def drop_previous_cert(self) -> bool:
+        """End a rotation: the previous certificate is no longer published."""
+        done = self._conn.execute(
+            sso_sp_keys.update()
+            .where(
+                sso_sp_keys.c.tenant_id == self._tenant_id,
+                sso_sp_keys.c.previous_cert.is_not(None),
+            )
+            .values(previous_cert=None)
+        )
+        return done.rowcount > 0
 
     # -- sign-ins in flight ------------------------------------------------------
 
