@@ -86,7 +86,7 @@ def test_a_failing_metadata_refresh_is_explained(
     assert (finding.rule, finding.severity) == ("sso_metadata_refresh_failing", WARNING)
     assert "503" in finding.explanation
     assert "metadata fetched before" in finding.explanation
-    assert "SCIMGATE_EGRESS_ALLOW" in finding.fix
+    assert "SCIMGATE_WEBHOOK_ALLOWED_CIDRS" in finding.fix
     assert finding.evidence["url"] == url
 
 

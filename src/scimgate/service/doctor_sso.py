@@ -136,9 +136,10 @@ def _metadata_finding(connection: Connection) -> Finding | None:
             )
         ),
         fix=(
-            "Check the URL opens from the scimgate host, that its address is allowed by "
-            "SCIMGATE_EGRESS_ALLOW (private addresses are refused by default), and that it "
-            "answers the IdP's metadata document; or upload the metadata instead."
+            "Check the URL opens from the scimgate host and answers the IdP's metadata "
+            "document, and that its address is allowed (private addresses need "
+            "SCIMGATE_WEBHOOK_ALLOW_PRIVATE or SCIMGATE_WEBHOOK_ALLOWED_CIDRS); or upload "
+            "the metadata instead."
         ),
         idp=connection.protocol,
         evidence={
