@@ -110,6 +110,7 @@ def test_every_json_output_is_camel_case(
     record("sso connections update", "acme", str(made["id"]), "--config", saml)
     record("sso connections list", "acme")
     record("sso sp-metadata", "acme")
+    record("sso rotate-sp-keys", "acme")
 
     assert set(outputs) == _json_commands(main)
     # Nested objects are present, so their keys are checked too.
