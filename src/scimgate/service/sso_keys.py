@@ -9,9 +9,8 @@ publishing it once every IdP has the new metadata. One rotation at a time: a
 second one before the first is finished would unpublish a certificate some
 IdP may still pin, so it is refused.
 
-The old private key is not kept: an IdP that encrypts assertions with the
-old certificate must have fetched the new metadata before the rotation, or
-its encrypted assertions are refused until it does (docs/how-to/sso-saml.md).
+The previous private key is kept (sealed) until the rotation is finished, so
+an assertion an IdP still encrypts with the previous certificate is decrypted.
 """
 
 from __future__ import annotations
@@ -38,6 +37,7 @@ class SpKeys:
     cert_pem: str
     key_pem: str
     previous_cert_pem: str | None
+    previous_key_pem: str | None = None
 
 
 def _new_pair(tenant: Tenant) -> tuple[str, str]:
@@ -74,7 +74,13 @@ def sp_keys(db: Database, tenant: Tenant, keyring: Keyring) -> SpKeys:
             repo.sso.add_sp_keys(keyring.seal(key_pem), cert_pem, utcnow())
             stored = repo.sso.sp_keys()
     assert stored is not None
-    return SpKeys(stored.cert, keyring.open(stored.private_key), stored.previous_cert)
+    previous_key = stored.previous_private_key
+    return SpKeys(
+        stored.cert,
+        keyring.open(stored.private_key),
+        stored.previous_cert,
+        keyring.open(previous_key) if previous_key else None,
+    )
 
 
 def sp_certificates(db: Database, tenant: Tenant) -> tuple[str, str | None] | None:
@@ -97,10 +103,16 @@ def rotate_sp_keys(db: Database, tenant: Tenant, keyring: Keyring) -> SpKeys:
         )
     key_pem, cert_pem = _new_pair(tenant)
     with db.tenant(tenant.id, write=True) as repo:
-        done = repo.sso.replace_sp_keys(keyring.seal(key_pem), cert_pem, current.cert_pem, utcnow())
+        done = repo.sso.replace_sp_keys(
+            keyring.seal(key_pem),
+            cert_pem,
+            current.cert_pem,
+            utcnow(),
+            previous_private_key=keyring.seal(current.key_pem),
+        )
     if not done:
         raise Conflict(f"the SP keys of tenant {tenant.slug!r} changed meanwhile; try again")
-    return SpKeys(cert_pem, key_pem, current.cert_pem)
+    return SpKeys(cert_pem, key_pem, current.cert_pem, current.key_pem)
 
 
 def finish_rotation(db: Database, tenant: Tenant, keyring: Keyring) -> SpKeys:
