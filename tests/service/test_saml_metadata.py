@@ -15,11 +15,12 @@ import pytest
 from scimgate.config import Settings
 from scimgate.errors import SsoRejected
 from scimgate.events import housekeeping
-from scimgate.events.worker import WorkerOptions
+from scimgate.events.worker import Worker, WorkerOptions
 from scimgate.model.entities import Tenant
 from scimgate.service import saml, saml_metadata, sso
 from scimgate.service.clock import utcnow
 from scimgate.service.egress import EgressPolicy
+from scimgate.service.sealing import WEBHOOK_SECRET, Keyring
 from scimgate.storage.database import Database
 from tests.egress import LOOPBACK, PUBLIC_ADDRESS, public_dns
 from tests.idps.simplesamlphp import (
@@ -220,6 +221,21 @@ def test_the_worker_housekeeping_refreshes_metadata(
     assert sso.get_connection(db, acme, connection.id).config["idp_entity_id"]
     off = WorkerOptions(egress=LOOPBACK, sso_metadata_refresh_batch=0)
     assert housekeeping.refresh_idp_metadata(db, utcnow() + timedelta(days=2), off) == 0
+
+
+def test_a_worker_pass_fetches_the_metadata_that_is_due(
+    served: MetadataServer, db: Database, acme: Tenant
+) -> None:
+    connection = _by_url(db, acme, "SSP", served.url)
+    worker = Worker(
+        db, WorkerOptions(egress=LOOPBACK), keyring=Keyring("k", purpose=WEBHOOK_SECRET)
+    )
+    try:
+        worker.run_once()
+    finally:
+        worker.close()
+    assert served.fetches == 1
+    assert sso.get_connection(db, acme, connection.id).config["idp_entity_id"]
 
 
 class Rebinding:
