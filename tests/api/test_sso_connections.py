@@ -117,6 +117,15 @@ def test_a_change_is_checked_against_the_whole_connection(api: HostApi) -> None:
     assert api.patch(path, {"enabled": False}).json()["enabled"] is False
 
 
+def test_a_connection_stored_incomplete_can_still_be_turned_off(
+    api: HostApi, db: Database, acme: Tenant
+) -> None:
+    stored = sso.create_connection(db, acme, {"name": "old", "protocol": "saml"})
+    path = f"{CONNECTIONS}/{stored.id}"
+    assert api.patch(path, {"enabled": False, "name": "old, off"}).json()["enabled"] is False
+    assert_problem(api.patch(path, {"config": {"group_attribute": "memberOf"}}), 400)
+
+
 def _metadata_document(cert_pem: str) -> str:
     body = "".join(line for line in cert_pem.splitlines() if "-----" not in line)
     return f"""<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"

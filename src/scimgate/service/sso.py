@@ -196,8 +196,6 @@ def _complete(
     Unknown config keys are always refused; with ``settings`` (the host API and
     the CLI) the connection must also be complete enough to sign anyone in.
     """
-    if "config" not in values and "protocol" not in values and settings is None:
-        return
     protocol = str(values.get("protocol") or (current.protocol if current else ""))
     config = values.get("config", dict(current.config) if current else {})
     if settings is None:
@@ -251,9 +249,12 @@ def update_connection(
     keyring: Keyring | None = None,
     settings: Settings | None = None,
 ) -> Connection:
-    """Change the fields in ``changes``; with ``settings`` the result must be complete."""
+    """Change the fields in ``changes``; with ``settings`` a changed ``config`` must leave
+    the connection complete."""
     values = _checked(changes, creating=False)
-    if "config" in values or "protocol" in values or settings is not None:
+    # Only a change of the IdP side is checked: a broken connection can still be
+    # renamed or turned off.
+    if "config" in values or "protocol" in values:
         current = get_connection(db, tenant, connection_id)
         has_secret = current.has_client_secret or bool(client_secret)
         _complete(values, current, has_client_secret=has_secret, settings=settings)
