@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     # comma-separated and compared exactly, and how long a one-time code lives.
     sso_redirect_uris: str = ""
     sso_code_ttl_seconds: int = Field(default=60, ge=5, le=600)
+    # The worker fetches a SAML connection's IdP metadata URL again at most this
+    # often, and at most SSO_METADATA_REFRESH_BATCH connections per housekeeping pass.
+    sso_metadata_refresh_hours: int = Field(default=24, ge=1, le=8760)
+    sso_metadata_refresh_batch: int = Field(default=20, ge=0, le=1000)
 
     # Secrets at rest (docs/how-to/rotate-secret-key.md): the keys SECRET_KEY had
     # before, comma-separated, so values sealed with them still open until

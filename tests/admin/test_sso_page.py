@@ -47,6 +47,27 @@ def test_the_page_lists_connections_sp_values_and_refusals_in_words(
     assert "the assertion's Audience is https://x, this connection expects https://y" in page
     assert "from 192.0.2.7 Firefox" in page
     assert 'href="/admin/tenants/acme/sso" aria-current="page"' in response.text
+    assert 'data-testid="metadata-error"' not in response.text
+
+
+def test_the_page_shows_why_the_idp_metadata_could_not_be_fetched(
+    console: TestClient,
+    db: Database,
+    make_tenant: Callable[..., Tenant],
+    make_admin: Callable[..., AdminAccount],
+) -> None:
+    acme = make_tenant("acme", "Acme Corp")
+    url = "https://idp.example.test/metadata"
+    config = {
+        "idp_metadata_url": url,
+        "idp_metadata_error": f"the IdP metadata URL {url} answered HTTP 503",
+    }
+    sso.create_connection(db, acme, {"name": "Okta", "protocol": "saml", "config": config})
+    make_admin("ops@example.com")
+    sign_in(console, "ops@example.com")
+    page = unescape(console.get("/admin/tenants/acme/sso").text)
+    assert "The IdP metadata could not be fetched" in page
+    assert "answered HTTP 503" in page
 
 
 def test_a_tenant_admin_cannot_see_another_tenants_sso_page(

@@ -115,7 +115,9 @@ def test_connections_are_managed_per_tenant(
     changed = api.patch(path, {"enabled": False, "matchBy": "email"}).json()
     assert (changed["enabled"], changed["matchBy"], changed["jit"]) == (False, "email", True)
     assert [c["name"] for c in api.ok(f"{ACME}/sso/connections")["items"]] == ["Entra"]
-    assert_problem(api.post(f"{ACME}/sso/connections", {"name": "Entra", "protocol": "saml"}), 409)
+    by_url = {"idp_metadata_url": "https://idp.example.test/metadata"}
+    clash = {"name": "Entra", "protocol": "saml", "config": by_url}
+    assert_problem(api.post(f"{ACME}/sso/connections", clash), 409)
     assert_problem(api.post(f"{ACME}/sso/connections", {"name": "X", "protocol": "ldap"}), 422)
     # Another tenant's key neither sees nor reaches it.
     make_tenant("globex")

@@ -103,11 +103,14 @@ def test_every_json_output_is_camel_case(
     record("setup-link create", "acme", "--scope", "scim")
     link = record("setup-link list", "acme")[0]
     record("setup-link uses", "acme", link["id"])
-    saml = '{"idp_entity_id": "https://idp.example.test", "group_attribute": "groups"}'
-    made = record("sso connections create", "acme", "--name", "Okta", "--protocol", "saml")
+    saml = '{"idp_metadata_url": "https://idp.example.test/metadata", "group_attribute": "groups"}'
+    made = record(
+        "sso connections create", "acme", "--name", "Okta", "--protocol", "saml", "--config", saml
+    )
     record("sso connections update", "acme", str(made["id"]), "--config", saml)
     record("sso connections list", "acme")
     record("sso sp-metadata", "acme")
+    record("sso rotate-sp-keys", "acme")
 
     assert set(outputs) == _json_commands(main)
     # Nested objects are present, so their keys are checked too.

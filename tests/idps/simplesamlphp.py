@@ -111,8 +111,10 @@ class SimpleSamlPhp:
         sign_assertion: bool = True,
         encrypt: bool = False,
         signature_algorithm: str | None = None,
+        validate_requests: bool = True,
     ) -> None:
-        """Add or replace one SP; with ``cert_pem`` its AuthnRequests must be signed by it."""
+        """Add or replace one SP; with ``cert_pem`` its AuthnRequests must be signed by it
+        (unless not ``validate_requests``) and encrypted assertions are for it."""
         entry: dict[str, object] = {
             "AssertionConsumerService": acs_url,
             "NameIDFormat": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
@@ -122,7 +124,7 @@ class SimpleSamlPhp:
         }
         if cert_pem is not None:
             entry["certData"] = _pem_body(cert_pem)
-            entry["validate.authnrequest"] = True
+            entry["validate.authnrequest"] = validate_requests
         if signature_algorithm is not None:
             entry["signature.algorithm"] = signature_algorithm
         self._sps[entity_id] = entry

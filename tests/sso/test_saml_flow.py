@@ -266,3 +266,23 @@ def test_two_connections_to_one_idp_each_verify_the_sign_ins_they_started(world:
     assert world.profile(acme, code)["connection"]["name"] == "SimpleSAMLphp"
     report = _report(world, acme, rotated, _trial(world, acme, rotated))
     assert [s["label"] for s in report["steps"] if s["state"] == "failed"] == ["Signature"]
+
+
+def test_an_assertion_encrypted_for_the_previous_certificate_is_read_until_the_rotation_ends(
+    world: World,
+) -> None:
+    globex, _ = world.tenant("globex", encrypt=True)
+    keyring = Keyring.from_settings(world.settings, SSO_SP_KEY)
+    old = sso.sp_keys(world.db, globex, keyring)
+    sso.rotate_sp_keys(world.db, globex, keyring)
+    # The IdP has not fetched the new SP metadata: it still encrypts for the old certificate.
+    urls = sso.sp_urls(world.settings, "globex")
+    world.idp.register_sp(
+        urls.entity_id, urls.acs_url, cert_pem=old.cert_pem, encrypt=True, validate_requests=False
+    )
+    post = world.login(world.to_idp("globex"), "bob")
+    assert b"EncryptedAssertion" in saml.decode_message(post.saml_response)
+    code, _ = code_of(world.post(post))
+    assert world.profile(globex, code)["groups"] == ["readers"]
+    sso.finish_rotation(world.db, globex, keyring)
+    refusal(world.post(world.login(world.to_idp("globex"), "bob")), "encryption")

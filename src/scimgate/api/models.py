@@ -399,6 +399,21 @@ class SpValues(_Out):
         )
 
 
+class SpKeysRotateIn(_In):
+    finish: bool = Field(
+        default=False,
+        description="End the rotation in progress: the previous certificate is unpublished.",
+    )
+
+
+class SpKeysOut(_Out):
+    """The tenant's SP certificate, and the previous one while a rotation is in progress."""
+
+    certificate: str
+    previous_certificate: str | None
+    rotating: bool
+
+
 class SsoConnectionOut(_Out):
     id: int
     name: str

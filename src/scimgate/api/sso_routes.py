@@ -6,6 +6,8 @@ from fastapi import APIRouter, Response
 
 from scimgate.api.deps import AppSettings, Db, Principal, TenantOf
 from scimgate.api.models import (
+    SpKeysOut,
+    SpKeysRotateIn,
     SsoConnectionIn,
     SsoConnectionList,
     SsoConnectionOut,
@@ -17,7 +19,7 @@ from scimgate.config import Settings
 from scimgate.model.entities import Tenant
 from scimgate.model.sso import Connection
 from scimgate.service import sso
-from scimgate.service.sealing import SSO_CLIENT_SECRET, Keyring
+from scimgate.service.sealing import SSO_CLIENT_SECRET, SSO_SP_KEY, Keyring
 
 router = APIRouter(prefix="/v1")
 
@@ -61,6 +63,7 @@ def create_connection(
         body.changes(),
         client_secret=body.client_secret,
         keyring=Keyring.from_settings(settings, SSO_CLIENT_SECRET),
+        settings=settings,
     )
     return _out(settings, tenant, connection)
 
@@ -92,6 +95,7 @@ def update_connection(
         body.changes(),
         client_secret=body.client_secret,
         keyring=Keyring.from_settings(settings, SSO_CLIENT_SECRET),
+        settings=settings,
     )
     return _out(settings, tenant, connection)
 
@@ -105,3 +109,21 @@ def update_connection(
 def delete_connection(tenant: TenantOf, db: Db, connection_id: int) -> Response:
     sso.delete_connection(db, tenant, connection_id)
     return Response(status_code=204)
+
+
+@router.post(
+    "/tenants/{slug}/sso/sp-keys/rotate", response_model=SpKeysOut, tags=["single sign-on"]
+)
+def rotate_sp_keys(
+    tenant: TenantOf, db: Db, settings: AppSettings, body: SpKeysRotateIn
+) -> SpKeysOut:
+    """Start an SP key rotation (both certificates in the SP metadata), or with
+    `finish` end it; 409 for a second start or a finish with none in progress."""
+    keyring = Keyring.from_settings(settings, SSO_SP_KEY)
+    step = sso.finish_rotation if body.finish else sso.rotate_sp_keys
+    keys = step(db, tenant, keyring)
+    return SpKeysOut(
+        certificate=keys.cert_pem,
+        previous_certificate=keys.previous_cert_pem,
+        rotating=keys.previous_cert_pem is not None,
+    )

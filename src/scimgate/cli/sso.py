@@ -146,6 +146,7 @@ def connections_create(
             fields,
             client_secret=_secret(client_secret_stdin),
             keyring=Keyring.from_settings(settings, SSO_CLIENT_SECRET),
+            settings=settings,
         )
     _print(connection, slug, as_json)
 
@@ -175,6 +176,7 @@ def connections_update(
             changes,
             client_secret=_secret(client_secret_stdin),
             keyring=Keyring.from_settings(settings, SSO_CLIENT_SECRET),
+            settings=settings,
         )
     _print(connection, slug, as_json)
 
@@ -212,3 +214,36 @@ def sp_metadata(slug: str, rotate: bool, as_json: bool) -> None:
     if keys.previous_cert_pem:
         click.echo("previous certificate (still published during the rotation):")
         click.echo(keys.previous_cert_pem.rstrip())
+
+
+@sso_group.command("rotate-sp-keys")
+@click.argument("slug")
+@click.option(
+    "--finish",
+    is_flag=True,
+    help="End the rotation: stop publishing the previous certificate.",
+)
+@json_option
+def rotate_sp_keys(slug: str, finish: bool, as_json: bool) -> None:
+    """Give tenant SLUG a new SP key pair; both certificates stay in the SP metadata until
+    `--finish`, once every IdP has fetched the new metadata."""
+    settings = current_settings()
+    keyring = Keyring.from_settings(settings, SSO_SP_KEY)
+    with database(settings) as db:
+        tenant = get_tenant(db, slug)
+        keys = (sso.finish_rotation if finish else sso.rotate_sp_keys)(db, tenant, keyring)
+    if as_json:
+        emit_json(
+            {
+                "certificate": keys.cert_pem,
+                "previousCertificate": keys.previous_cert_pem,
+                "rotating": keys.previous_cert_pem is not None,
+            }
+        )
+        return
+    if finish:
+        click.echo(f"rotation finished: only the current certificate is published for {slug}")
+    else:
+        click.echo(f"rotation started for {slug}: both certificates are in the SP metadata")
+        click.echo(f"run `scimgate sso rotate-sp-keys {slug} --finish` once every IdP has it")
+    click.echo(keys.cert_pem.rstrip())

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from scimgate.model.entities import TenantSettings
 from scimgate.service.audit import purge_expired
 from scimgate.service.connection_health import check_connections
+from scimgate.service.saml_metadata import refresh_due
 from scimgate.storage.database import Database
+
+if TYPE_CHECKING:
+    from scimgate.events.worker import WorkerOptions
 
 logger = logging.getLogger("scimgate.events")
 
@@ -60,3 +65,19 @@ def purge_sso_state(db: Database, now: datetime) -> int:
         with db.tenant(tenant.id, write=True) as repo:
             removed += repo.sso.purge_expired(now)
     return removed
+
+
+def refresh_idp_metadata(db: Database, now: datetime, options: WorkerOptions) -> int:
+    """Fetch again the SAML IdP metadata URLs that are due (bounded per pass); a failure is
+    kept on its connection. Returns how many were fetched, well or not."""
+    refreshed, failed = refresh_due(
+        db,
+        now,
+        every=timedelta(hours=options.sso_metadata_refresh_hours),
+        limit=options.sso_metadata_refresh_batch,
+        egress=options.egress,
+        timeout=options.timeout_seconds,
+    )
+    if refreshed or failed:
+        logger.info("IdP metadata: %d refreshed, %d failed", refreshed, failed)
+    return refreshed + failed

@@ -38,6 +38,7 @@ from scimgate.events.housekeeping import (
     purge_audit_log,
     purge_soft_deleted,
     purge_sso_state,
+    refresh_idp_metadata,
 )
 from scimgate.events.signing import event_body, signed_headers
 from scimgate.service.clock import utcnow
@@ -70,6 +71,9 @@ class WorkerOptions:
     audit_retention_days: int = 90
     # Which addresses deliveries may connect to (public ones only by default).
     egress: EgressPolicy = field(default_factory=EgressPolicy)
+    # SAML IdP metadata URLs: how often each is fetched again, how many per pass.
+    sso_metadata_refresh_hours: int = 24
+    sso_metadata_refresh_batch: int = 20
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerOptions:
@@ -82,6 +86,8 @@ class WorkerOptions:
             gap_seconds=settings.webhook_gap_seconds,
             audit_retention_days=settings.audit_retention_days,
             egress=EgressPolicy.from_settings(settings),
+            sso_metadata_refresh_hours=settings.sso_metadata_refresh_hours,
+            sso_metadata_refresh_batch=settings.sso_metadata_refresh_batch,
         )
 
     @property
@@ -207,6 +213,7 @@ class Worker:
         expired = purge_sso_state(self._db, utcnow())
         if expired:
             logger.info("purged %d expired single sign-on rows", expired)
+        refresh_idp_metadata(self._db, utcnow(), self.options)
 
     # -- one webhook -----------------------------------------------------------------
 

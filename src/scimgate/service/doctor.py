@@ -32,6 +32,7 @@ from scimgate.service.doctor_rules import (
     iso,
     taken_name,
 )
+from scimgate.service.doctor_sso import SSO_RULES
 from scimgate.storage.audit import AuditEntry, AuditFilter
 from scimgate.storage.database import Database
 
@@ -54,7 +55,7 @@ def diagnose(
     whose requests do not tell which IdP sent them gives the fix in its words.
     """
     facts = replace(_gather(db, tenant, now or utcnow(), settings), chosen_idp=idp)
-    found = [finding for rule in RULES for finding in rule(facts, settings)]
+    found = [finding for rule in (*RULES, *SSO_RULES) for finding in rule(facts, settings)]
     return sorted(found, key=lambda f: f.severity != ERROR)
 
 
@@ -108,6 +109,7 @@ def _gather(db: Database, tenant: Tenant, now: datetime, settings: Settings) -> 
                 sorted({fold_user_name(name) for name in taken if name})
             ),
             around_429=around,
+            connections=repo.sso.list_connections(),
         )
 
 

@@ -20,6 +20,7 @@ from scimgate.model.entities import ScimToken, Tenant
 from scimgate.model.identity import fold_user_name
 from scimgate.model.idp import ENTRA as ENTRA_IDP
 from scimgate.model.idp import UNKNOWN as UNKNOWN_IDP
+from scimgate.model.sso import Connection
 from scimgate.service import doctor_advice as advice
 from scimgate.service.audit import TOKEN_OF_ANOTHER_TENANT
 from scimgate.storage.audit import AuditEntry
@@ -88,6 +89,8 @@ class Facts:
         if idp is not None and idp != UNKNOWN_IDP:
             return idp
         return self.chosen_idp or idp
+
+    connections: list[Connection] = field(default_factory=list)  # single sign-on
 
     def fixed_since(self, entries: list[AuditEntry]) -> bool:
         """The IdP of the newest of ``entries`` made a successful request after it."""

@@ -222,14 +222,21 @@ class OidcClient:
     def _request(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
         self._check_url(url, what)
         try:
-            response = self._http.request(method, url, **kwargs)
+            with self._http.stream(method, url, **kwargs) as streamed:
+                body = _read_capped(streamed, f"the {what} {url}")
         except HostRefused as exc:  # the name now resolves somewhere it may not go
             raise SsoRejected("metadata", f"the {what} {url} is not reachable: {exc}") from exc
         except httpx.HTTPError as exc:
             raise SsoRejected("metadata", f"the {what} {url} did not answer: {exc}") from exc
-        if len(response.content) > _MAX_DOCUMENT_BYTES:
-            raise SsoRejected("metadata", f"the {what} {url} answered with too large a body")
-        return response
+        # The body is decoded already: the new response must not decode it again.
+        headers = [
+            (name, value)
+            for name, value in streamed.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            streamed.status_code, headers=headers, content=body, request=streamed.request
+        )
 
     def _get_json(self, url: str, what: str, check: str = "metadata") -> dict[str, Any]:
         response = self._request("GET", url, what)
@@ -436,6 +443,21 @@ class OidcClient:
 
 
 # -- helpers ----------------------------------------------------------------
+
+
+def _read_capped(response: httpx.Response, what: str) -> bytes:
+    """The body, read chunk by chunk: a provider sending more than ``_MAX_DOCUMENT_BYTES``
+    is cut off there rather than held in memory whole."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > _MAX_DOCUMENT_BYTES:
+            raise SsoRejected(
+                "metadata", f"{what} answered with more than {_MAX_DOCUMENT_BYTES} bytes"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _form_encode(value: str) -> str:

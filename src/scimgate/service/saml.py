@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Mapping, Sequence
@@ -28,6 +29,7 @@ from urllib.parse import urlsplit
 from xml.etree.ElementTree import ParseError
 
 import defusedxml.ElementTree as safe_xml
+import xmlsec
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
@@ -85,6 +87,8 @@ class ServiceProvider:
     cert_pem: str
     key_pem: str
     previous_cert_pem: str | None = None
+    # Decrypts what an IdP still encrypts with the previous certificate.
+    previous_key_pem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,7 +381,7 @@ def verify_response(
     decode_message(saml_response)
     settings = _settings(conn)
     try:
-        response = OneLogin_Saml2_Response(settings, saml_response)
+        response = _read_response(conn, settings, saml_response)
     except Exception as exc:
         raise _construction_error(exc) from exc
     request = _request_data(conn.sp.acs_url, {"SAMLResponse": saml_response})
@@ -390,9 +394,31 @@ def verify_response(
     return _accept(conn, response, request_id, allow_idp_initiated, now)
 
 
+def _read_response(
+    conn: SamlConnection, settings: OneLogin_Saml2_Settings, saml_response: str
+) -> OneLogin_Saml2_Response:
+    """The response, its assertion decrypted with the current SP key or, during a
+    rotation, the previous one (an IdP that has not fetched the new metadata yet)."""
+    try:
+        return OneLogin_Saml2_Response(settings, saml_response)
+    except (OneLogin_Saml2_ValidationError, OneLogin_Saml2_Error, xmlsec.Error):
+        sp = conn.sp
+        if not (sp.previous_key_pem and sp.previous_cert_pem):
+            raise
+    # Only the decryption key differs; the settings built from it are cached as well.
+    previous = dataclasses.replace(sp, key_pem=sp.previous_key_pem, cert_pem=sp.previous_cert_pem)
+    return OneLogin_Saml2_Response(_settings(dataclasses.replace(conn, sp=previous)), saml_response)
+
+
 def _construction_error(exc: Exception) -> SsoRejected:
     if isinstance(exc, OneLogin_Saml2_ValidationError | OneLogin_Saml2_Error):
         return SsoRejected("encryption", f"the encrypted assertion could not be decrypted: {exc}")
+    if isinstance(exc, xmlsec.Error):
+        return SsoRejected(
+            "encryption",
+            "the encrypted assertion could not be decrypted with this tenant's SP key "
+            "(the IdP encrypts for another certificate)",
+        )
     return SsoRejected("xml", f"the response could not be read: {exc}")
 
 

@@ -5,19 +5,26 @@ certificates; they are stored in the connection's ``config`` (with each
 certificate's expiry date, which the console warns about) so that a sign-in
 never waits on the IdP's web server. ``refresh_idp_metadata`` fetches
 ``idp_metadata_url`` again: on demand, when a connection has a URL but no IdP
-values yet, and whenever the operator or a schedule asks.
+values yet, and whenever the operator asks; ``refresh_due`` is the worker's
+schedule (at most ``limit`` connections a pass, each at most every
+``SCIMGATE_SSO_METADATA_REFRESH_HOURS``). A failed fetch keeps the last good
+IdP values and records why in ``idp_metadata_error``, which the API, the
+console and the doctor show; the next good fetch clears it.
 
 The URL is the tenant admin's to choose and is fetched from inside the
 operator's network, so the fetch follows the egress rule webhooks follow
-(``service.egress``: public addresses only unless the operator allows more),
-does not follow redirects and stops reading past ``MAX_METADATA_BYTES``.
+(``service.egress``: public addresses only unless the operator allows more)
+through ``CheckedTransport``, so a name re-pointed at a private address after
+the check is not connected to, does not follow redirects and stops reading
+past ``MAX_METADATA_BYTES``.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,25 +38,24 @@ from scimgate.model.sso import Connection
 from scimgate.service import saml, sso
 from scimgate.service.clock import utcnow
 from scimgate.service.egress import EgressPolicy, HostRefused
+from scimgate.service.egress_transport import CheckedTransport
+from scimgate.service.sso_config import config_from_metadata
 from scimgate.storage.database import Database
+
+__all__ = [
+    "MAX_METADATA_BYTES",
+    "apply_idp_metadata",
+    "config_from_metadata",
+    "fetch_idp_metadata",
+    "needs_metadata",
+    "refresh_due",
+    "refresh_idp_metadata",
+]
+
+logger = logging.getLogger("scimgate.sso")
 
 # Federation-wide metadata can be large; one IdP's entity is a few kilobytes.
 MAX_METADATA_BYTES = 1024 * 1024
-
-
-def config_from_metadata(
-    metadata: saml.IdpMetadata, *, fetched_at: datetime | None = None
-) -> dict[str, Any]:
-    """The connection ``config`` keys the metadata provides."""
-    config: dict[str, Any] = {
-        "idp_entity_id": metadata.entity_id,
-        "idp_sso_url": metadata.sso_url,
-        "idp_certificates": [c.pem for c in metadata.certificates],
-        "idp_certificate_expiry": [c.not_after.isoformat() for c in metadata.certificates],
-    }
-    if fetched_at is not None:
-        config["idp_metadata_fetched_at"] = fetched_at.isoformat()
-    return config
 
 
 def fetch_idp_metadata(
@@ -81,7 +87,9 @@ def fetch_idp_metadata(
             "metadata", f"the IdP metadata host {parts.hostname} does not resolve"
         ) from exc
     try:
-        body = _get(url, timeout, transport)
+        body = _get(url, timeout, transport or CheckedTransport(egress, keepalive=0))
+    except HostRefused as exc:  # the name now resolves somewhere it may not go
+        raise SsoRejected("metadata", f"the IdP metadata URL is refused: {exc.detail}") from exc
     except httpx.HTTPError as exc:
         raise SsoRejected(
             "metadata", f"the IdP metadata could not be fetched from {url}: {exc}"
@@ -96,7 +104,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _get(url: str, timeout: float, transport: httpx.BaseTransport | None) -> bytes:
+def _get(url: str, timeout: float, transport: httpx.BaseTransport) -> bytes:
     with (
         httpx.Client(
             timeout=timeout, follow_redirects=False, trust_env=False, transport=transport
@@ -147,17 +155,101 @@ def refresh_idp_metadata(
     egress: EgressPolicy | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> Connection:
-    """Fetch the connection's ``idp_metadata_url`` and store what it says."""
+    """Fetch the connection's ``idp_metadata_url`` and store what it says.
+
+    A failure is recorded on the connection (``idp_metadata_error``), the last
+    good IdP values stay, and the ``SsoRejected`` is raised again.
+    """
+    return _refresh(
+        db,
+        tenant,
+        connection,
+        egress or EgressPolicy.from_settings(settings),
+        settings.webhook_timeout_seconds,
+        transport,
+    )
+
+
+def _refresh(
+    db: Database,
+    tenant: Tenant,
+    connection: Connection,
+    egress: EgressPolicy,
+    timeout: float,
+    transport: httpx.BaseTransport | None,
+) -> Connection:
     url = connection.config.get("idp_metadata_url")
     if not isinstance(url, str) or not url.strip():
         raise SsoRejected("metadata", f"the connection {connection.name!r} has no IdP metadata URL")
-    metadata = fetch_idp_metadata(
-        url.strip(),
-        egress or EgressPolicy.from_settings(settings),
-        timeout=settings.webhook_timeout_seconds,
-        transport=transport,
+    now = utcnow()
+    try:
+        metadata = fetch_idp_metadata(url.strip(), egress, timeout=timeout, transport=transport)
+    except SsoRejected as exc:
+        failed = {"idp_metadata_checked_at": now.isoformat(), "idp_metadata_error": exc.detail}
+        _updated(db, tenant, connection, failed)
+        raise
+    values = {
+        **config_from_metadata(metadata, fetched_at=now),
+        "idp_metadata_checked_at": now.isoformat(),
+    }
+    config = {k: v for k, v in connection.config.items() if k != "idp_metadata_error"}
+    return sso.update_connection(db, tenant, connection.id, {"config": {**config, **values}})
+
+
+def _last_checked(connection: Connection) -> datetime | None:
+    raw = connection.config.get("idp_metadata_checked_at") or connection.config.get(
+        "idp_metadata_fetched_at"
     )
-    return _updated(db, tenant, connection, config_from_metadata(metadata, fetched_at=utcnow()))
+    try:
+        return datetime.fromisoformat(str(raw)) if raw else None
+    except ValueError:
+        return None
+
+
+def _due(db: Database, now: datetime, every: timedelta) -> list[tuple[Tenant, Connection]]:
+    """Every SAML connection with a metadata URL not checked within ``every``, oldest first."""
+    with db.directory() as directory:
+        tenants = directory.list_tenants()
+    due: list[tuple[datetime | None, Tenant, Connection]] = []
+    for tenant in tenants:
+        for connection in sso.list_connections(db, tenant):
+            if connection.protocol != "saml" or not connection.config.get("idp_metadata_url"):
+                continue
+            checked = _last_checked(connection)
+            if checked is None or checked <= now - every:
+                due.append((checked, tenant, connection))
+    due.sort(key=lambda item: (item[0] is not None, item[0] or now))
+    return [(tenant, connection) for _, tenant, connection in due]
+
+
+def refresh_due(
+    db: Database,
+    now: datetime,
+    *,
+    every: timedelta,
+    limit: int,
+    egress: EgressPolicy,
+    timeout: float = 10.0,
+    transport: httpx.BaseTransport | None = None,
+) -> tuple[int, int]:
+    """Refresh at most ``limit`` connections whose metadata is older than ``every``.
+
+    Returns (refreshed, failed). A failure never stops the pass.
+    """
+    refreshed = failed = 0
+    for tenant, connection in _due(db, now, every)[: max(limit, 0)]:
+        try:
+            _refresh(db, tenant, connection, egress, timeout, transport)
+            refreshed += 1
+        except SsoRejected as exc:
+            failed += 1
+            logger.warning(
+                "IdP metadata of connection %s of tenant %s: %s",
+                connection.id,
+                tenant.slug,
+                exc.detail,
+            )
+    return refreshed, failed
 
 
 def needs_metadata(connection: Connection) -> bool:

@@ -30,6 +30,7 @@ from scimgate.model.sso import (
     ExternalIdentity,
     Pending,
 )
+from scimgate.service import sso_config
 from scimgate.service.clock import utcnow
 from scimgate.service.sealing import SSO_CLIENT_SECRET, SSO_SP_KEY, Keyring
 from scimgate.service.sign_in import (
@@ -40,7 +41,13 @@ from scimgate.service.sign_in import (
     hash_code,
     record_refusal,
 )
-from scimgate.service.sso_keys import SpKeys, rotate_sp_keys, sp_certificates, sp_keys
+from scimgate.service.sso_keys import (
+    SpKeys,
+    finish_rotation,
+    rotate_sp_keys,
+    sp_certificates,
+    sp_keys,
+)
 from scimgate.storage.database import Database
 
 __all__ = [
@@ -61,6 +68,7 @@ __all__ = [
     "create_connection",
     "delete_connection",
     "exchange_code",
+    "finish_rotation",
     "get_connection",
     "list_connections",
     "new_protocol_ref",
@@ -177,6 +185,28 @@ def _checked(changes: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
     return values
 
 
+def _complete(
+    values: dict[str, Any],
+    current: Connection | None,
+    *,
+    has_client_secret: bool,
+    settings: Settings | None,
+) -> None:
+    """Check the connection as it will be once ``values`` are applied (``sso_config``).
+
+    Unknown config keys are always refused; with ``settings`` (the host API and
+    the CLI) the connection must also be complete enough to sign anyone in.
+    """
+    protocol = str(values.get("protocol") or (current.protocol if current else ""))
+    config = values.get("config", dict(current.config) if current else {})
+    if settings is None:
+        sso_config.known_keys(protocol, config)
+        return
+    values["config"] = sso_config.check_complete(
+        protocol, config, has_client_secret=has_client_secret, dev_mode=settings.dev_mode
+    )
+
+
 def create_connection(
     db: Database,
     tenant: Tenant,
@@ -184,9 +214,14 @@ def create_connection(
     *,
     client_secret: str | None = None,
     keyring: Keyring | None = None,
+    settings: Settings | None = None,
 ) -> Connection:
-    """A new connection; ``client_secret`` (OIDC) is sealed with ``keyring`` before it is stored."""
+    """A new connection; ``client_secret`` (OIDC) is sealed with ``keyring`` before it is stored.
+
+    With ``settings`` the connection must be complete (``sso_config.check_complete``).
+    """
     values = _checked(fields, creating=True)
+    _complete(values, None, has_client_secret=bool(client_secret), settings=settings)
     sealed = _seal(client_secret, keyring)
     with db.tenant(tenant.id, write=True) as repo:
         new_id = repo.sso.insert_connection(values, sealed, utcnow())
@@ -213,8 +248,17 @@ def update_connection(
     *,
     client_secret: str | None = None,
     keyring: Keyring | None = None,
+    settings: Settings | None = None,
 ) -> Connection:
+    """Change the fields in ``changes``; with ``settings`` a changed ``config`` must leave
+    the connection complete."""
     values = _checked(changes, creating=False)
+    # Only a change of the IdP side is checked: a broken connection can still be
+    # renamed or turned off.
+    if "config" in values or "protocol" in values:
+        current = get_connection(db, tenant, connection_id)
+        has_secret = current.has_client_secret or bool(client_secret)
+        _complete(values, current, has_client_secret=has_secret, settings=settings)
     sealed = _seal(client_secret, keyring)
     if sealed is not None:
         values["client_secret"] = sealed

@@ -55,6 +55,7 @@ def service_provider(db: Database, settings: Settings, tenant: Tenant) -> saml.S
         cert_pem=keys.cert_pem,
         key_pem=keys.key_pem,
         previous_cert_pem=keys.previous_cert_pem,
+        previous_key_pem=keys.previous_key_pem,
     )
 
 

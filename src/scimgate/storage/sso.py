@@ -50,6 +50,7 @@ class SpKeyRow:
     cert: str
     previous_cert: str | None
     created_at: datetime
+    previous_private_key: str | None = None  # sealed
 
 
 def connection_from_row(row: Any) -> Connection:
@@ -153,7 +154,9 @@ class SsoStore:
         ).first()
         if row is None:
             return None
-        return SpKeyRow(row.private_key, row.cert, row.previous_cert, row.created_at)
+        return SpKeyRow(
+            row.private_key, row.cert, row.previous_cert, row.created_at, row.previous_private_key
+        )
 
     def add_sp_keys(self, private_key: str, cert: str, now: datetime) -> bool:
         """Store the first key pair; False when another request stored one first."""
@@ -169,13 +172,43 @@ class SsoStore:
         return inserted.rowcount > 0
 
     def replace_sp_keys(
-        self, private_key: str, cert: str, previous_cert: str | None, now: datetime
-    ) -> None:
-        self._conn.execute(
+        self,
+        private_key: str,
+        cert: str,
+        previous_cert: str | None,
+        now: datetime,
+        previous_private_key: str | None = None,
+    ) -> bool:
+        """Put a new pair in place of ``previous_cert``'s, outside a rotation; False when the
+        pair is no longer that one or a rotation is in progress (another request won)."""
+        done = self._conn.execute(
             sso_sp_keys.update()
-            .where(sso_sp_keys.c.tenant_id == self._tenant_id)
-            .values(private_key=private_key, cert=cert, previous_cert=previous_cert, created_at=now)
+            .where(
+                sso_sp_keys.c.tenant_id == self._tenant_id,
+                sso_sp_keys.c.cert == previous_cert,
+                sso_sp_keys.c.previous_cert.is_(None),
+            )
+            .values(
+                private_key=private_key,
+                cert=cert,
+                previous_cert=previous_cert,
+                previous_private_key=previous_private_key,
+                created_at=now,
+            )
         )
+        return done.rowcount > 0
+
+    def drop_previous_cert(self) -> bool:
+        """End a rotation: the previous certificate is no longer published."""
+        done = self._conn.execute(
+            sso_sp_keys.update()
+            .where(
+                sso_sp_keys.c.tenant_id == self._tenant_id,
+                sso_sp_keys.c.previous_cert.is_not(None),
+            )
+            .values(previous_cert=None, previous_private_key=None)
+        )
+        return done.rowcount > 0
 
     # -- sign-ins in flight ------------------------------------------------------
 

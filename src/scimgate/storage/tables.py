@@ -424,7 +424,7 @@ class SsoConnectionRecord(Base):
 
 class SsoSpKeyRecord(Base):
     """A tenant's SAML service-provider key pair; the previous certificate stays
-    published during a rotation."""
+    published, and its key still decrypts, during a rotation."""
 
     __tablename__ = "sso_sp_keys"
 
@@ -434,6 +434,7 @@ class SsoSpKeyRecord(Base):
     private_key: Mapped[str] = mapped_column(sa.Text)  # sealed PEM
     cert: Mapped[str] = mapped_column(sa.Text)
     previous_cert: Mapped[str | None] = mapped_column(sa.Text)
+    previous_private_key: Mapped[str | None] = mapped_column(sa.Text)  # sealed PEM
     created_at: Mapped[datetime]
 
 
