@@ -35,6 +35,7 @@ from scimgate.scim.handlers import (
 from scimgate.scim.params import DrainRefusedBody
 from scimgate.scim.routes import scim_routes
 from scimgate.service.audit import AuditRecorder
+from scimgate.service.ratelimit import TokenBuckets
 from scimgate.service.sealing import WEBHOOK_SECRET, Keyring
 from scimgate.service.tokens import TokenAuthenticator
 from scimgate.sso.routes import sso_routes
@@ -68,6 +69,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         db = database or Database.from_url(settings.database_url, pool_size=settings.db_pool_size)
         app.state.db = db
         app.state.settings = settings
+        # Per process, like the SCIM token buckets; None when the setting turns it off.
+        app.state.address_limiter = TokenBuckets.per_address(settings)
         app.state.limits = limits_from(settings)
         app.state.authenticator = TokenAuthenticator(
             db, touch_interval=settings.token_touch_interval_seconds

@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     # often, and at most SSO_METADATA_REFRESH_BATCH connections per housekeeping pass.
     sso_metadata_refresh_hours: int = Field(default=24, ge=1, le=8760)
     sso_metadata_refresh_batch: int = Field(default=20, ge=0, le=1000)
+    # Per client address, on the anonymous sign-in and setup-link routes
+    # (service/ratelimit.py); 0 turns it off.
+    sso_rate_limit_per_minute: int = Field(default=60, ge=0)
+    sso_rate_limit_burst: int = Field(default=20, ge=1)
 
     # Secrets at rest (docs/how-to/rotate-secret-key.md): the keys SECRET_KEY had
     # before, comma-separated, so values sealed with them still open until

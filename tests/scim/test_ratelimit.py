@@ -11,7 +11,7 @@ from scimgate.app import create_app
 from scimgate.config import Settings
 from scimgate.errors import RateLimited
 from scimgate.model.entities import Tenant
-from scimgate.scim.ratelimit import TokenBuckets
+from scimgate.service.ratelimit import TokenBuckets
 from scimgate.service.tokens import IssuedToken
 from scimgate.storage.database import Database
 

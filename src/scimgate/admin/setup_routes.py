@@ -33,11 +33,12 @@ from scimgate.admin.setup_session import SetupSession
 from scimgate.admin.setup_sso_context import sso_context
 from scimgate.admin.setup_wizard import IDPS, IdpSteps, filled_guide
 from scimgate.config import Settings
-from scimgate.errors import Forbidden, NotFound, ScimgateError, Unauthorized
+from scimgate.errors import Forbidden, NotFound, RateLimited, ScimgateError, Unauthorized
 from scimgate.model.entities import SetupLink, Tenant
 from scimgate.model.idp import IDP_NAMES
 from scimgate.service import setup_links
 from scimgate.service.doctor import Finding, diagnose
+from scimgate.service.ratelimit import TokenBuckets
 from scimgate.service.setup_links import Visitor
 from scimgate.service.tenants import TenantNotFound, get_tenant
 from scimgate.service.tokens import IssuedToken
@@ -77,7 +78,25 @@ def _refusal(request: Request, exc: ScimgateError) -> Response:
     return page(request, "setup_refused.html", exc.status, message=exc.detail)
 
 
+def _over_limit(request: Request) -> Response | None:
+    """The per-address limit on opening links (each try costs a lookup and maybe a
+    link-use row): over it, 429 and a page, before anything is read or written."""
+    limiter: TokenBuckets | None = request.app.state.address_limiter
+    if limiter is None:
+        return None
+    try:
+        limiter.acquire(visitor(request).client_ip)
+    except RateLimited as exc:
+        response = page(request, "setup_too_many.html", 429, retry_after=exc.retry_after)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    return None
+
+
 async def open_link(request: Request) -> Response:
+    refused = _over_limit(request)
+    if refused is not None:
+        return refused
     try:
         link, tenant = await run_in_threadpool(
             setup_links.open_link, _db(request), request.path_params["secret"], visitor(request)

@@ -10,7 +10,8 @@ and ``handlers`` (the one place typed errors become SCIM Error responses). Insid
 * ``params``: request bodies and query strings, parsed once;
 * ``responses``: ``ScimResponse`` (content type, ETag, Location);
 * ``compat``: the registry of named IdP tolerances applied before the services;
-* ``audit``, ``ratelimit``: the audit recorder and the per-token rate limit.
+* ``audit``: the audit recorder; ``context`` also applies the per-token rate limit
+  (``service.ratelimit``).
 
 It holds the ``Database`` handle only to pass it to services.
 """

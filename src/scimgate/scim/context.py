@@ -13,8 +13,8 @@ from starlette.responses import Response
 from scimgate.config import Settings
 from scimgate.errors import TokenOfAnotherTenant
 from scimgate.model.idp import UNKNOWN, detect_idp
-from scimgate.scim.ratelimit import TokenBuckets
 from scimgate.service.audit import TOKEN_OF_ANOTHER_TENANT
+from scimgate.service.ratelimit import TokenBuckets
 from scimgate.service.scope import Limits, TenantScope
 from scimgate.service.tokens import (
     CredentialCheck,

@@ -9,7 +9,9 @@ Offers to the HTTP layers, the CLI and the worker:
 * tenants and credentials: ``tenants`` (resolves a slug to a ``Tenant``),
   ``tokens``, ``api_keys``, ``admins``;
 * reading for the host app and the operator: ``app_view``, ``status``,
-  ``audit``, ``monitoring``; delivery setup: ``webhooks``.
+  ``audit``, ``monitoring``; delivery setup: ``webhooks``;
+* ``ratelimit``: token buckets in process memory, per SCIM token (the SCIM layer)
+  and per client address (the anonymous sign-in and setup-link routes).
 
 A tenant-scoped function takes the resolved ``Tenant`` (a SCIM call gets it
 inside its ``TenantScope``). Services open transactions through ``Database``

@@ -33,6 +33,7 @@ from scimgate.service.sealing import SSO_CLIENT_SECRET, Keyring
 from scimgate.sso.pages import (
     client_of,
     database_of,
+    limited,
     refuse,
     settings_of,
     tenant_of,
@@ -121,6 +122,7 @@ def _begin(request: Request, tenant: Tenant, connection: sso.Connection) -> str:
     return authorization.url
 
 
+@limited
 async def start(request: Request) -> Response:
     tenant: Tenant | None = None
     connection: sso.Connection | None = None
@@ -182,6 +184,7 @@ def _finish_trial(
     )
 
 
+@limited
 async def callback(request: Request) -> Response:
     tenant: Tenant | None = None
     connection: sso.Connection | None = None

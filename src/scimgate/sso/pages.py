@@ -1,5 +1,5 @@
 """What the SSO routes share (the core, SAML and OIDC routes alike): the database and
-settings, the path's tenant, the client, and the refusal page."""
+settings, the path's tenant, the client, the refusal page and the per-address limit."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from scimgate.config import Settings
-from scimgate.errors import SsoRejected
+from scimgate.errors import RateLimited, SsoRejected
 from scimgate.model.entities import Tenant
 from scimgate.service import sso
+from scimgate.service.ratelimit import TokenBuckets
 from scimgate.service.tenants import TenantNotFound, get_tenant
 from scimgate.storage.database import Database
 
@@ -73,6 +74,33 @@ def refusal_page(request: Request, rejection: SsoRejected) -> Response:
         {"check": rejection.check, "detail": rejection.detail},
         status_code=rejection.status,
         headers=PAGE_HEADERS,
+    )
+
+
+def limited(endpoint: Endpoint) -> Endpoint:
+    """Wrap an anonymous SSO endpoint in the per-address limit: over it, 429 and a plain
+    page before the endpoint runs, so a flood writes no pending or audit row."""
+
+    @functools.wraps(endpoint)
+    async def guarded(request: Request) -> Response:
+        limiter: TokenBuckets | None = request.app.state.address_limiter
+        if limiter is not None:
+            try:
+                limiter.acquire(client_of(request).ip or "")
+            except RateLimited as exc:
+                return _too_many_page(request, exc.retry_after)
+        return await endpoint(request)
+
+    return guarded
+
+
+def _too_many_page(request: Request, retry_after: int) -> Response:
+    return _templates.TemplateResponse(
+        request,
+        "too_many.html",
+        {"retry_after": retry_after},
+        status_code=429,
+        headers={**PAGE_HEADERS, "Retry-After": str(retry_after)},
     )
 
 

@@ -19,7 +19,7 @@ from scimgate.errors import SsoRejected
 from scimgate.model.entities import Tenant
 from scimgate.service import sso
 from scimgate.sso.oidc_routes import oidc_routes
-from scimgate.sso.pages import database_of, refusing, settings_of, tenant_of
+from scimgate.sso.pages import database_of, limited, refusing, settings_of, tenant_of
 from scimgate.sso.saml_routes import saml_routes
 
 
@@ -44,6 +44,7 @@ def _pick(request: Request) -> tuple[Tenant, sso.Connection]:
     return tenant, connection
 
 
+@limited
 @refusing
 async def start(request: Request) -> Response:
     tenant, connection = await run_in_threadpool(_pick, request)

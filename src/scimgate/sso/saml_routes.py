@@ -33,6 +33,7 @@ from scimgate.service.sealing import SSO_SP_KEY, Keyring
 from scimgate.sso.pages import (
     client_of,
     database_of,
+    limited,
     refusal_page,
     refuse,
     settings_of,
@@ -122,6 +123,7 @@ def _begin(request: Request, tenant: Tenant, connection: sso.Connection) -> str:
     return redirect.url
 
 
+@limited
 async def start(request: Request) -> Response:
     db = database_of(request)
     tenant: Tenant | None = None
@@ -293,6 +295,7 @@ class _Acs:
         )
 
 
+@limited
 async def acs(request: Request) -> Response:
     async with request.form(max_files=0, max_fields=8, max_part_size=_MAX_FORM_FIELD) as form:
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
