@@ -23,6 +23,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -56,37 +57,54 @@ def _max_seconds(settings: Settings) -> int:
     return int(settings.admin_session_max_hours * 3600)
 
 
-def _key(settings: Settings) -> bytes:
+def _key(settings: Settings, purpose: bytes) -> bytes:
     secret = settings.secret_key.get_secret_value().encode()
-    return hmac.new(secret, b"scimgate admin session v1", hashlib.sha256).digest()
+    return hmac.new(secret, purpose, hashlib.sha256).digest()
 
 
-def encode(session: Session, settings: Settings) -> str:
-    payload = base64.urlsafe_b64encode(
-        orjson.dumps(
-            {
-                "c": session.csrf,
-                "a": session.account_id,
-                "t": session.issued_at,
-                "i": session.id,
-                "s": session.seen_at,
-            }
-        )
-    ).decode()
-    signature = hmac.new(_key(settings), payload.encode(), hashlib.sha256).hexdigest()
+def sign(data: dict[str, Any], settings: Settings, purpose: bytes) -> str:
+    """``data`` as a cookie value: base64 JSON and its HMAC under a key for ``purpose``
+    (a cookie signed for one purpose never passes for another)."""
+    payload = base64.urlsafe_b64encode(orjson.dumps(data)).decode()
+    signature = hmac.new(_key(settings, purpose), payload.encode(), hashlib.sha256).hexdigest()
     return f"{payload}.{signature}"
 
 
-def decode(value: str | None, settings: Settings, at: float | None = None) -> Session | None:
-    """The session in a cookie, or None when it is missing, forged, idle too long or too old."""
+def unsign(value: str | None, settings: Settings, purpose: bytes) -> dict[str, Any] | None:
+    """The data :func:`sign` put in ``value``; None when missing, forged or not JSON."""
     if not value or len(value) > 1000 or "." not in value:
         return None
     payload, _, signature = value.rpartition(".")
-    wanted = hmac.new(_key(settings), payload.encode(), hashlib.sha256).hexdigest()
+    wanted = hmac.new(_key(settings, purpose), payload.encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(wanted, signature):
         return None
     try:
         data = orjson.loads(base64.urlsafe_b64decode(payload.encode()))
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+_PURPOSE = b"scimgate admin session v1"
+
+
+def encode(session: Session, settings: Settings) -> str:
+    data = {
+        "c": session.csrf,
+        "a": session.account_id,
+        "t": session.issued_at,
+        "i": session.id,
+        "s": session.seen_at,
+    }
+    return sign(data, settings, _PURPOSE)
+
+
+def decode(value: str | None, settings: Settings, at: float | None = None) -> Session | None:
+    """The session in a cookie, or None when it is missing, forged, idle too long or too old."""
+    data = unsign(value, settings, _PURPOSE)
+    if data is None:
+        return None
+    try:
         session = Session(
             csrf=str(data["c"]),
             account_id=data["a"],
