@@ -36,6 +36,8 @@ TENANT_STORES = frozenset(
         "setup_links",
         "health",
         "sso",
+        # Not built by TenantRepository but by Database.reads, for one tenant all the same.
+        "reads",
     }
 )
 # Statement builders the tenant stores run on their own connection, inside their scope.

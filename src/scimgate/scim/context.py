@@ -93,7 +93,7 @@ async def scim_context(request: Request) -> ScimContext:
     try:
         if check is not None:
             principal = check.principal
-            db = CheckedDatabase(db, check.confirm)
+            db = CheckedDatabase(db, check.confirm, check.confirm_generation)
         elif inline:
             principal = authenticator.authenticate(slug, authorization)
         else:

@@ -179,6 +179,13 @@ def create_group(scope: TenantScope, payload: dict[str, Any], *, related: bool =
 
 
 def get_group(scope: TenantScope, group_id: str, *, related: bool = True) -> Resource:
+    if not related:
+        # Entra's usual lookup (excludedAttributes=members): one statement.
+        with scope.db.reads(scope.tenant.id) as reads:
+            row = reads.group(group_id)
+        if row is None:
+            raise GroupNotFound(f"Group {group_id} not found")
+        return render_group(row, scope.base_url, None)
     with scope.db.tenant(scope.tenant.id) as repo:
         return _render(repo, scope, _get_row(repo, group_id), related)
 

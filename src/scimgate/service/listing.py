@@ -43,7 +43,7 @@ def _descending(sort_order: str | None) -> bool:
     return order == "descending"
 
 
-def _window(scope: TenantScope, query: ListQuery) -> tuple[int, int]:
+def window(scope: TenantScope, query: ListQuery) -> tuple[int, int]:
     """(offset, limit) from startIndex and count (RFC 7644 §3.4.2.4).
 
     startIndex is a 1-based item position (values below 1 mean 1); count is
@@ -54,7 +54,7 @@ def _window(scope: TenantScope, query: ListQuery) -> tuple[int, int]:
     return start - 1, min(max(count, 0), scope.limits.max_results)
 
 
-def _parse(scope: TenantScope, text: str | None) -> Expr | None:
+def parse(scope: TenantScope, text: str | None) -> Expr | None:
     if text is None:
         return None
     return parse_filter(text, max_length=scope.limits.max_filter_length)
@@ -113,8 +113,8 @@ def pager(
 
 
 def list_resources(scope: TenantScope, pager: Pager, query: ListQuery) -> ListResult:
-    expr = _parse(scope, query.filter)
-    offset, limit = _window(scope, query)
+    expr = parse(scope, query.filter)
+    offset, limit = window(scope, query)
     descending = _descending(query.sort_order)
     with scope.db.tenant(scope.tenant.id) as repo:
         page, render = pager(repo, scope, expr, query, descending, offset, limit)
@@ -128,8 +128,8 @@ def search_all(scope: TenantScope, pagers: Sequence[Pager], query: ListQuery) ->
     A filter naming an attribute one resource type lacks simply matches none
     of that type.
     """
-    offset, limit = _window(scope, query)
-    expr = _parse(scope, query.filter)
+    offset, limit = window(scope, query)
+    expr = parse(scope, query.filter)
     descending = _descending(query.sort_order)
     total = 0
     resources: list[dict[str, Any]] = []

@@ -69,6 +69,12 @@ class Patch(Protocol):
         ...
 
 
+class Lookup(Protocol):
+    def __call__(self, scope: TenantScope, query: ListQuery, /) -> ListResult | None:
+        """The list result when the query is a lookup one statement answers, else None."""
+        ...
+
+
 class Delete(Protocol):
     def __call__(
         self, scope: TenantScope, resource_id: str, /, *, if_match: str | None = None
@@ -88,8 +94,14 @@ class ResourceService:
     replace: Replace
     patch: Patch
     delete: Delete
+    lookup: Lookup | None = None
+    """The type's common lookup, answered without a unit of work (``Database.reads``)."""
 
     def list(self, scope: TenantScope, query: ListQuery) -> ListResult:
+        if self.lookup is not None:
+            found = self.lookup(scope, query)
+            if found is not None:
+                return found
         return listing.list_resources(scope, self.page, query)
 
 
@@ -102,6 +114,7 @@ _USERS = ResourceService(
     replace=users.replace_user,
     patch=users.patch_user,
     delete=users.delete_user,
+    lookup=users.lookup_user_name,
 )
 _GROUPS = ResourceService(
     rt=GROUP,

@@ -227,6 +227,17 @@ class CredentialCheck:
                 raise StaleCredentials
         self.verified = True
 
+    def confirm_generation(self, current: int | None) -> None:
+        """``confirm`` for a single-statement read that brought the generation (None: the
+        tenant is gone) in its own row: a moved generation is checked through a fresh
+        lookup of the token, on its own connection."""
+        if current != self._verified.generation:
+            found = self._authenticator._db.find_token(self._hash)
+            self._verified = self._authenticator._check(found, self._hash, self._verified.slug)
+            if not self.verified:
+                raise StaleCredentials
+        self.verified = True
+
     def confirm_alone(self) -> None:
         """Check the token on its own (a request that opened no tenant transaction)."""
         if not self.verified:

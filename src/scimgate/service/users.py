@@ -16,13 +16,16 @@ from scimgate.model.lifecycle import (
     USER_UPDATED,
 )
 from scimgate.model.patch import PatchOperation, apply_patch
+from scimgate.model.projection import project, wants
 from scimgate.model.schemas import USER
 from scimgate.model.validation import normalize_resource
 from scimgate.service import lifecycle, listing, retry
 from scimgate.service.clock import utcnow
+from scimgate.service.listing import ListQuery, ListResult
 from scimgate.service.resources import Resource, check_if_match, render_user, with_groups
 from scimgate.service.scope import TenantScope
 from scimgate.storage.events import NewEvent
+from scimgate.storage.filters import user_name_equals
 from scimgate.storage.repository import TenantRepository
 from scimgate.storage.rows import UserRow
 
@@ -115,8 +118,11 @@ def create_user(scope: TenantScope, payload: dict[str, Any], *, related: bool = 
 
 
 def get_user(scope: TenantScope, user_id: str, *, related: bool = True) -> Resource:
-    with scope.db.tenant(scope.tenant.id) as repo:
-        return _render(repo, scope, _get_row(repo, user_id), related)
+    with scope.db.reads(scope.tenant.id) as reads:
+        found = reads.user(user_id, groups=related)
+    if found is None:
+        raise UserNotFound(f"User {user_id} not found")
+    return render_user(found.row, scope.base_url, found.groups)
 
 
 page_users = listing.pager(
@@ -127,6 +133,36 @@ page_users = listing.pager(
     render_user,
 )
 """One page of users for a list or search (see ``listing.Pager``)."""
+
+
+def lookup_user_name(scope: TenantScope, query: ListQuery) -> ListResult | None:
+    """``filter=userName eq "…"``, how every IdP looks a user up before creating it, in one
+    statement (``Database.reads``); None for any other query, which is paged as usual."""
+    if query.filter is None or query.sort_by is not None or query.sort_order is not None:
+        return None
+    expr = listing.parse(scope, query.filter)
+    lowered = user_name_equals(expr) if expr is not None else None
+    if lowered is None:
+        return None
+    offset, limit = listing.window(scope, query)
+    groups = wants(USER, query.attributes, query.excluded, "groups")
+    with scope.db.reads(scope.tenant.id) as reads:
+        found = reads.user_named(lowered, groups=groups)
+    total = 0 if found is None else 1
+    shown = [] if found is None or limit <= 0 or offset >= total else [found]
+    return ListResult(
+        total=total,
+        start_index=offset + 1,
+        resources=[
+            project(
+                render_user(f.row, scope.base_url, f.groups).body,
+                USER,
+                query.attributes,
+                query.excluded,
+            )
+            for f in shown
+        ],
+    )
 
 
 def replace_user(

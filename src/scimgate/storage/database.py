@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import sqlalchemy as sa
 
 from scimgate.storage.directory import Directory, FoundToken, find_token
 from scimgate.storage.engine import make_engine
+from scimgate.storage.reads import TenantReads
 from scimgate.storage.repository import TenantRepository
 
 
@@ -18,6 +20,8 @@ class Database:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        # Told the tenant's credentials generation after each single-statement read.
+        self._on_generation: Callable[[int | None], None] | None = None
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
@@ -42,6 +46,35 @@ class Database:
         """Everything one tenant owns, in one transaction."""
         with self._begin(write) as conn:
             yield TenantRepository(conn, tenant_id)
+
+    @contextmanager
+    def reads(self, tenant_id: int) -> Iterator[TenantReads]:
+        """One tenant's single-statement reads, outside any unit of work (``storage.reads``).
+
+        Each read is one SELECT on a pooled driver connection in autocommit:
+        SQLite's connections are (SQLAlchemy, not the driver, begins their
+        transactions), and a PostgreSQL connection is switched for the
+        duration, so that no BEGIN or ROLLBACK goes over the wire.
+        """
+        with self._driver() as driver:
+            yield TenantReads(driver, self.dialect == "sqlite", tenant_id, self._on_generation)
+
+    @contextmanager
+    def _driver(self) -> Iterator[Any]:
+        raw = self.engine.raw_connection()
+        try:
+            driver = raw.driver_connection
+            assert driver is not None
+            if self.dialect == "sqlite":
+                yield driver
+                return
+            driver.autocommit = True
+            try:
+                yield driver
+            finally:
+                driver.autocommit = False
+        finally:
+            raw.close()
 
     def find_token(self, secret_hash: str) -> FoundToken | None:
         """The token with this hash and its tenant, read outside any unit of work.
@@ -72,9 +105,16 @@ class CheckedDatabase(Database):
     each tenant transaction and raises if the credential no longer holds (the token check of
     ``scimgate.service.tokens.CredentialCheck``)."""
 
-    def __init__(self, db: Database, confirm: Callable[[TenantRepository], None]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        confirm: Callable[[TenantRepository], None],
+        confirm_generation: Callable[[int | None], None],
+    ) -> None:
         super().__init__(db.engine)
         self._confirm = confirm
+        # Single-statement reads carry the generation in their own row instead.
+        self._on_generation = confirm_generation
 
     @contextmanager
     def tenant(self, tenant_id: int, *, write: bool = False) -> Iterator[TenantRepository]:

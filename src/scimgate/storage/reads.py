@@ -1,0 +1,162 @@
+"""One-statement reads of one tenant, outside any unit of work.
+
+A SCIM read (a user by id, a userName lookup, a group without its members)
+needs the resource, its related references and, for a request served from
+the token cache, the tenant's credentials generation. Here all three come
+back from one SELECT, run on a pooled driver connection in autocommit: one
+statement is one consistent snapshot on both databases, so no BEGIN or
+COMMIT is sent, and on PostgreSQL the read is a single round trip (the
+unit-of-work path sent BEGIN, the generation check, the row, the groups and
+COMMIT). The figures are in bench/README.md ("Figures behind the code").
+
+The tenant predicate is bound here from the ``tenant_id`` the reads were
+opened for (``Database.reads``), never by a caller, as in the stores.
+The generation is handed to ``on_generation`` after every read, where a
+cached credential is confirmed (``service.tokens.CredentialCheck``): the
+generation a revocation bumps is read in the same snapshot as the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from scimgate.storage.driver import DriverSql, json_value, required_timestamp
+from scimgate.storage.rows import GroupRow, MemberRef, UserRow
+
+# The tenant is the one-row driving table, so its generation comes back even
+# when the user does not exist (a LEFT JOIN with no match).
+_USER_COLUMNS = (
+    "u.id, u.user_name, u.external_id, u.active, u.created, u.last_modified, u.version,"
+    " u.doc, u.enabled, u.deactivation_reason"
+)
+# The user's groups as one JSON array of [id, displayName, folded displayName]
+# triples, sorted in Python: SQLite before 3.44 cannot order an aggregate.
+_GROUPS_SQLITE = (
+    "(SELECT json_group_array(json_array(g.id, g.display_name, g.display_name_lower))"
+    " FROM group_members m JOIN groups g ON g.id = m.group_id"
+    " WHERE m.tenant_id = t.id AND m.member_id = u.id)"
+)
+_GROUPS_PG = (
+    "(SELECT json_agg(json_build_array(g.id, g.display_name, g.display_name_lower))"
+    " FROM group_members m JOIN groups g ON g.id = m.group_id"
+    " WHERE m.tenant_id = t.id AND m.member_id = u.id)"
+)
+
+
+def _user_sql(match: str, groups: str) -> DriverSql:
+    return DriverSql(
+        f"SELECT t.credentials_generation, {_USER_COLUMNS}, {groups} FROM tenants t"
+        f" LEFT JOIN users u ON u.tenant_id = t.id AND u.deleted_at IS NULL AND {match}"
+        " WHERE t.id = %s"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _UserStatements:
+    with_groups: DriverSql
+    alone: DriverSql
+
+
+def _user_statements(match: str, groups: str) -> _UserStatements:
+    return _UserStatements(_user_sql(match, groups), _user_sql(match, "NULL"))
+
+
+_BY_ID = {
+    True: _user_statements("u.id = %s", _GROUPS_SQLITE),
+    False: _user_statements("u.id = %s", _GROUPS_PG),
+}
+_BY_NAME = {
+    True: _user_statements("u.user_name_lower = %s", _GROUPS_SQLITE),
+    False: _user_statements("u.user_name_lower = %s", _GROUPS_PG),
+}
+_GROUP = DriverSql(
+    "SELECT t.credentials_generation, g.id, g.display_name, g.external_id, g.created,"
+    " g.last_modified, g.version, g.doc FROM tenants t"
+    " LEFT JOIN groups g ON g.tenant_id = t.id AND g.id = %s WHERE t.id = %s"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FoundUser:
+    row: UserRow
+    groups: list[MemberRef] | None  # None: not asked for, or in no group
+
+
+class TenantReads:
+    """Single-statement reads of one tenant's resources (see the module docstring)."""
+
+    def __init__(
+        self,
+        driver: Any,
+        sqlite: bool,
+        tenant_id: int,
+        on_generation: Callable[[int | None], None] | None = None,
+    ) -> None:
+        self._driver = driver
+        self._sqlite = sqlite
+        self._tenant_id = tenant_id
+        self._on_generation = on_generation
+
+    def user(self, user_id: str, *, groups: bool) -> FoundUser | None:
+        """The user with this id, with its groups when ``groups``."""
+        if "\x00" in user_id:  # no id holds NUL, and PostgreSQL text refuses it
+            user_id = ""
+        return self._user(_BY_ID[self._sqlite], user_id, groups)
+
+    def user_named(self, user_name_lower: str, *, groups: bool) -> FoundUser | None:
+        """The user whose folded userName is ``user_name_lower`` (unique per tenant)."""
+        if "\x00" in user_name_lower:
+            user_name_lower = ""
+        return self._user(_BY_NAME[self._sqlite], user_name_lower, groups)
+
+    def group(self, group_id: str) -> GroupRow | None:
+        """The group with this id, without its members."""
+        if "\x00" in group_id:
+            group_id = ""
+        row = self._one(_GROUP, group_id)
+        if row is None or row[1] is None:
+            return None
+        return GroupRow(
+            id=row[1],
+            display_name=row[2],
+            external_id=row[3],
+            created=required_timestamp(row[4]),
+            last_modified=required_timestamp(row[5]),
+            version=row[6],
+            doc=json_value(row[7]),
+        )
+
+    def _user(self, statements: _UserStatements, key: str, groups: bool) -> FoundUser | None:
+        row = self._one(statements.with_groups if groups else statements.alone, key)
+        if row is None or row[1] is None:
+            return None
+        user = UserRow(
+            id=row[1],
+            user_name=row[2],
+            external_id=row[3],
+            active=bool(row[4]),
+            created=required_timestamp(row[5]),
+            last_modified=required_timestamp(row[6]),
+            version=row[7],
+            doc=json_value(row[8]),
+            enabled=bool(row[9]),
+            deactivation_reason=row[10],
+        )
+        return FoundUser(user, _member_refs(row[11]) if groups else None)
+
+    def _one(self, statement: DriverSql, key: str) -> Any:
+        row = self._driver.execute(statement.text(self._sqlite), (key, self._tenant_id)).fetchone()
+        if self._on_generation is not None:
+            self._on_generation(None if row is None else int(row[0]))
+        return row
+
+
+def _member_refs(value: Any) -> list[MemberRef] | None:
+    """The groups triples, sorted as ``UserStore.groups_of`` sorts them; None for none."""
+    triples = json_value(value) if value is not None else None
+    if not triples:
+        return None
+    triples.sort(key=lambda triple: triple[2])
+    return [MemberRef(group_id, display) for group_id, display, _ in triples]
