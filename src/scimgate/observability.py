@@ -14,14 +14,15 @@ reports the sum over all of them.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
+import secrets
 import shutil
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -251,6 +252,11 @@ class ObservabilityMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # New ids: 32 hex digits as before, a random half drawn once per process (the
+        # middleware is built in each worker) and a counter, instead of a uuid4 and its
+        # getrandom call on every request. An id correlates log lines; it guards nothing.
+        self._id_prefix = secrets.token_hex(8)
+        self._id_counter = itertools.count()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -258,7 +264,11 @@ class ObservabilityMiddleware:
             return
         headers = Headers(scope=scope)
         offered = headers.get(REQUEST_ID_HEADER, "")
-        request_id = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+        request_id = (
+            offered
+            if _REQUEST_ID.fullmatch(offered)
+            else f"{self._id_prefix}{next(self._id_counter):016x}"
+        )
         token = _request_id.set(request_id)
         started = time.perf_counter()
         status = 500
