@@ -34,6 +34,7 @@ from scimgate.scim.handlers import (
 )
 from scimgate.scim.params import DrainRefusedBody
 from scimgate.scim.routes import scim_routes
+from scimgate.scim.surface import ScimSurface
 from scimgate.service.audit import AuditRecorder
 from scimgate.service.ratelimit import TokenBuckets
 from scimgate.service.sealing import WEBHOOK_SECRET, Keyring
@@ -98,10 +99,12 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             if owned:
                 db.dispose()
 
+    scim = scim_routes()
     app = Starlette(
         routes=[
             # First: nearly every request is a SCIM one, and the router tries routes in order.
-            Mount("/scim/v2/{tenant}", app=DrainRefusedBody(AuditedScim(Router(scim_routes())))),
+            # (The commonest never reach the router: ScimSurface, below.)
+            Mount("/scim/v2/{tenant}", app=DrainRefusedBody(AuditedScim(Router(scim)))),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Mount("/api", app=api),
@@ -126,6 +129,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         },
         lifespan=lifespan,
     )
+    app.add_middleware(ScimSurface, routes=scim)  # inside the observability middleware
     observability.install(app)
     return app
 
