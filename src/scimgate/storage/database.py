@@ -72,7 +72,8 @@ class Database:
             try:
                 yield driver
             finally:
-                driver.autocommit = False
+                if not driver.closed:  # a broken connection keeps its own error
+                    driver.autocommit = False
         finally:
             raw.close()
 
