@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from scimgate.storage.directory import Directory, FoundToken, find_token
-from scimgate.storage.engine import make_engine
+from scimgate.storage.engine import SQLITE_IMMEDIATE, make_engine
 from scimgate.storage.repository import TenantRepository
 
 
@@ -27,7 +27,7 @@ class Database:
     def _begin(self, write: bool) -> Iterator[sa.Connection]:
         with self.engine.connect() as conn:
             if write and self.dialect == "sqlite":
-                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+                conn.connection.info[SQLITE_IMMEDIATE] = True
             with conn.begin():
                 yield conn
 
