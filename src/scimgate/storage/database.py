@@ -15,6 +15,11 @@ from scimgate.storage.repository import TenantRepository
 class Database:
     """Owns the engine. Services open units of work through it and never see a connection."""
 
+    # Runs first in each tenant transaction when set (CheckedDatabase). A hook rather
+    # than an override of ``tenant``: every SCIM request opens one of these, and a
+    # generator wrapped around another costs a frame on entry and on exit.
+    _confirm: Callable[[TenantRepository], None] | None = None
+
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
@@ -23,25 +28,27 @@ class Database:
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
         return cls(make_engine(url, pool_size=pool_size))
 
-    @contextmanager
-    def _begin(self, write: bool) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn:
-            if write and self.dialect == "sqlite":
-                conn.connection.info[SQLITE_IMMEDIATE] = True
-            with conn.begin():
-                yield conn
+    def _connect(self, write: bool) -> sa.Connection:
+        """A connection whose next ``begin()`` starts a transaction of the right kind."""
+        conn = self.engine.connect()
+        if write and self.dialect == "sqlite":
+            conn.connection.info[SQLITE_IMMEDIATE] = True
+        return conn
 
     @contextmanager
     def directory(self, *, write: bool = False) -> Iterator[Directory]:
         """The cross-tenant registry: tenants, and finding a token by its hash."""
-        with self._begin(write) as conn:
+        with self._connect(write) as conn, conn.begin():
             yield Directory(conn)
 
     @contextmanager
     def tenant(self, tenant_id: int, *, write: bool = False) -> Iterator[TenantRepository]:
         """Everything one tenant owns, in one transaction."""
-        with self._begin(write) as conn:
-            yield TenantRepository(conn, tenant_id)
+        with self._connect(write) as conn, conn.begin():
+            repo = TenantRepository(conn, tenant_id)
+            if self._confirm is not None:
+                self._confirm(repo)
+            yield repo
 
     def find_token(self, secret_hash: str) -> FoundToken | None:
         """The token with this hash and its tenant, read outside any unit of work.
@@ -75,9 +82,3 @@ class CheckedDatabase(Database):
     def __init__(self, db: Database, confirm: Callable[[TenantRepository], None]) -> None:
         super().__init__(db.engine)
         self._confirm = confirm
-
-    @contextmanager
-    def tenant(self, tenant_id: int, *, write: bool = False) -> Iterator[TenantRepository]:
-        with super().tenant(tenant_id, write=write) as repo:
-            self._confirm(repo)
-            yield repo
