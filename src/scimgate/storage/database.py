@@ -9,13 +9,18 @@ from typing import Any
 import sqlalchemy as sa
 
 from scimgate.storage.directory import Directory, FoundToken, find_token
-from scimgate.storage.engine import make_engine
+from scimgate.storage.engine import SQLITE_IMMEDIATE, make_engine
 from scimgate.storage.reads import TenantReads
 from scimgate.storage.repository import TenantRepository
 
 
 class Database:
     """Owns the engine. Services open units of work through it and never see a connection."""
+
+    # Runs first in each tenant transaction when set (CheckedDatabase). A hook rather
+    # than an override of ``tenant``: every SCIM request opens one of these, and a
+    # generator wrapped around another costs a frame on entry and on exit.
+    _confirm: Callable[[TenantRepository], None] | None = None
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -27,25 +32,27 @@ class Database:
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
         return cls(make_engine(url, pool_size=pool_size))
 
-    @contextmanager
-    def _begin(self, write: bool) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn:
-            if write and self.dialect == "sqlite":
-                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-            with conn.begin():
-                yield conn
+    def _connect(self, write: bool) -> sa.Connection:
+        """A connection whose next ``begin()`` starts a transaction of the right kind."""
+        conn = self.engine.connect()
+        if write and self.dialect == "sqlite":
+            conn.connection.info[SQLITE_IMMEDIATE] = True
+        return conn
 
     @contextmanager
     def directory(self, *, write: bool = False) -> Iterator[Directory]:
         """The cross-tenant registry: tenants, and finding a token by its hash."""
-        with self._begin(write) as conn:
+        with self._connect(write) as conn, conn.begin():
             yield Directory(conn)
 
     @contextmanager
     def tenant(self, tenant_id: int, *, write: bool = False) -> Iterator[TenantRepository]:
         """Everything one tenant owns, in one transaction."""
-        with self._begin(write) as conn:
-            yield TenantRepository(conn, tenant_id)
+        with self._connect(write) as conn, conn.begin():
+            repo = TenantRepository(conn, tenant_id)
+            if self._confirm is not None:
+                self._confirm(repo)
+            yield repo
 
     @contextmanager
     def reads(self, tenant_id: int) -> Iterator[TenantReads]:
@@ -116,9 +123,3 @@ class CheckedDatabase(Database):
         self._confirm = confirm
         # Single-statement reads carry the generation in their own row instead.
         self._on_generation = confirm_generation
-
-    @contextmanager
-    def tenant(self, tenant_id: int, *, write: bool = False) -> Iterator[TenantRepository]:
-        with super().tenant(tenant_id, write=write) as repo:
-            self._confirm(repo)
-            yield repo

@@ -27,7 +27,7 @@ SQLITE_BULK_CACHE_KIB = 64 * 1024
 
 
 def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
-    # Let SQLAlchemy, not the driver, decide when a transaction begins (see _on_sqlite_begin).
+    # Let SQLAlchemy, not the driver, decide when a transaction begins (see _sqlite_do_begin).
     dbapi_connection.isolation_level = None
     # SQLite's built-in lower() folds ASCII only; case-insensitive SCIM filters
     # must fold "Ä" as PostgreSQL does.
@@ -50,18 +50,19 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
     cursor.close()
 
 
-def _on_sqlite_begin(connection: sa.Connection) -> None:
+# Set on a pooled connection's info just before the transaction that must take
+# SQLite's write lock; _sqlite_do_begin consumes it.
+SQLITE_IMMEDIATE = "scimgate.sqlite_immediate"
+
+
+def _sqlite_do_begin(connection: Any) -> None:
     # Write transactions take the write lock up front (BEGIN IMMEDIATE), so a
     # second writer waits for busy_timeout instead of failing on lock upgrade.
-    # Straight to sqlite3: exec_driver_sql would run SQLAlchemy's execution
-    # machinery on every transaction for a statement with no result.
-    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    driver.execute(_BEGIN[mode])
-
-
-_BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
+    # This replaces the dialect's do_begin rather than listening for the
+    # engine's "begin" event: any engine event listener turns on SQLAlchemy's
+    # event dispatch at every connect, begin, commit and Core statement.
+    immediate = connection.info.pop(SQLITE_IMMEDIATE, False)
+    connection.dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN DEFERRED")
 
 
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> sa.Engine:
@@ -84,7 +85,8 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> sa.Engi
             pool_reset_on_return=None,
         )
         sa.event.listen(engine, "connect", _on_sqlite_connect)
-        sa.event.listen(engine, "begin", _on_sqlite_begin)
+        sqlite_dialect: Any = engine.dialect
+        sqlite_dialect.do_begin = _sqlite_do_begin
         return engine
     engine = sa.create_engine(
         url,
