@@ -56,7 +56,7 @@ class RequestRecord(NamedTuple):
     """What the SCIM wrapper knows about one finished request.
 
     A named tuple, not a frozen dataclass: every SCIM request builds one, and a
-    tuple is built in a quarter of the time (0.65 against 2.3 µs here).
+    tuple is built in about a quarter of the time.
     """
 
     occurred_at: datetime
