@@ -278,7 +278,9 @@ def test_deleting_an_enabled_user_revokes_its_roles_and_leaves_its_groups(
     make_scope: Callable[..., TenantScope], mode: str
 ) -> None:
     scope = make_scope(delete_mode=mode)
-    user = users.create_user(scope, {"userName": "ada@example.com"})
+    user = users.create_user(
+        scope, {"userName": "ada@example.com", "displayName": "Ada", "externalId": "00u1"}
+    )
     group = groups.create_group(scope, {"displayName": "Sales", "members": [{"value": user.id}]})
     version = groups.get_group(scope, group.id).version
     before = len(events_of(scope))
@@ -286,6 +288,15 @@ def test_deleting_an_enabled_user_revokes_its_roles_and_leaves_its_groups(
     tail = events_of(scope)[before:]
     assert [e.type for e in tail] == ["user.deleted", "user.roles_changed", "group.member_removed"]
     assert tail[0].data["mode"] == mode
+    assert tail[0].data["user"] == {
+        "id": user.id,
+        "userName": "ada@example.com",
+        "externalId": "00u1",
+        "displayName": "Ada",
+        "active": True,
+        "enabled": False,
+        "deactivationReason": "deleted",
+    }
     assert (tail[1].data["before"], tail[1].data["after"]) == (["member"], [])
     assert tail[2].data["member"] == tail[0].data["user"]
     assert roles_of(scope, user.id) == []
@@ -342,3 +353,23 @@ def test_a_replace_that_changes_only_the_case_of_the_user_name_keeps_it(
     assert renamed.body["userName"] == "Ada@Example.com"
     with pytest.raises(Uniqueness):
         users.replace_user(scope, user.id, {"userName": "BOB@example.com"})
+
+
+def test_a_delete_revokes_whatever_roles_the_user_still_holds(
+    make_scope: Callable[..., TenantScope],
+) -> None:
+    """The delete asks the database which roles there are, not the rule: a role
+    granted to a deactivated user outside the rule goes too."""
+    scope = make_scope()
+    user = users.create_user(scope, {"userName": "ada@example.com"})
+    users.patch_user(scope, user.id, ops({"op": "replace", "value": {"active": False}}))
+    with scope.db.tenant(scope.tenant.id, write=True) as repo:
+        repo.roles.grant(user.id, ["auditor"])
+    users.delete_user(scope, user.id)
+    last = events_of(scope)[-1]
+    assert (last.type, last.data["before"], last.data["after"]) == (
+        "user.roles_changed",
+        ["auditor"],
+        [],
+    )
+    assert roles_of(scope, user.id) == []

@@ -242,9 +242,8 @@ def delete_user(scope: TenantScope, user_id: str, *, if_match: str | None = None
         removed = repo.users.remove(user_id, utcnow(), hard=mode == "hard")
         if removed is None:
             raise UserNotFound(f"User {user_id} not found")
-        check_if_match(if_match, removed.user.version)
-        gone = replace(removed.user, enabled=False, deactivation_reason=lifecycle.DELETED)
-        snapshot = gone.snapshot()
+        check_if_match(if_match, removed.version)
+        snapshot = removed.snapshot
         found: list[NewEvent] = [lifecycle.user_event(USER_DELETED, user_id, snapshot, mode=mode)]
         if removed.roles:
             found.append(

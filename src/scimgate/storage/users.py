@@ -115,18 +115,23 @@ _BUMP_GROUPS_PG = DriverSql(_BUMP_GROUPS + " AND id = ANY(%s)")
 _LEAVE_GROUPS = DriverSql(
     "DELETE FROM group_members WHERE tenant_id = %s AND member_id = %s RETURNING group_id"
 )
-# Both return the row as ``_SELECT`` reads it, so a DELETE needs no SELECT first.
-_RETURNING = (
-    " RETURNING id, user_name, external_id, active, created, last_modified, version, doc,"
-    " enabled, deactivation_reason"
-)
+# Both return what the delete's checks and events need (``Removed``), so no
+# SELECT comes first; not the document, which they never read.
+_RETURNING = " RETURNING id, user_name, external_id, display_name, active, version"
 _DELETE = DriverSql(
     "DELETE FROM users WHERE tenant_id = %s AND id = %s AND deleted_at IS NULL" + _RETURNING
 )
-_SOFT_DELETE = DriverSql(
+_SOFT_DELETE = (
     f"UPDATE users SET deleted_at = %s, enabled = FALSE, deactivation_reason = '{DELETED}',"
     " last_modified = %s WHERE tenant_id = %s AND id = %s AND deleted_at IS NULL" + _RETURNING
 )
+# The soft delete also says whether the user holds any membership or role, so
+# the DELETEs of those rows run only when they have something to delete.
+_HAS_MEMBERSHIPS = "EXISTS (SELECT 1 FROM group_members WHERE member_id = users.id)"
+_HAS_ROLES = "EXISTS (SELECT 1 FROM user_roles WHERE user_id = users.id)"
+_SOFT_DELETE_SQLITE = DriverSql(f"{_SOFT_DELETE}, {_HAS_MEMBERSHIPS}, {_HAS_ROLES}")
+# PostgreSQL: the memberships are removed before (see ``remove``).
+_SOFT_DELETE_PG = DriverSql(f"{_SOFT_DELETE}, FALSE, {_HAS_ROLES}")
 _SNAPSHOT = DriverSql(
     "SELECT id, user_name, external_id, display_name, active, enabled, deactivation_reason"
     " FROM users WHERE tenant_id = %s AND id = %s"
@@ -142,12 +147,20 @@ _GROUPS_OF = (
 
 @dataclass(frozen=True, slots=True)
 class Removed:
-    """A deleted user: its row as the delete left it (or found it, for a hard delete),
-    the groups it was removed from, by id, and the role keys it lost, sorted."""
+    """A deleted user: the version it had, its snapshot as deleted (disabled,
+    reason ``deleted``), the groups it was removed from, by id, and the role
+    keys it lost, sorted."""
 
-    user: UserRow
+    version: int
+    snapshot: dict[str, Any]
     left_groups: list[str]
     roles: list[str]
+
+
+def _removed(row: Any, group_ids: list[str], roles: list[str]) -> Removed:
+    """``Removed`` from a row of ``_RETURNING``."""
+    snapshot = user_snapshot((*row[:5], False, DELETED))
+    return Removed(row[5], snapshot, group_ids, roles)
 
 
 def _driver_row(row: Any) -> UserRow:
@@ -357,29 +370,33 @@ class UserStore:
 
     def remove(self, user_id: str, now: datetime, *, hard: bool) -> Removed | None:
         """Delete the user (``hard``), or hide it from SCIM and deactivate it, with its
-        memberships and roles; None if there is no such user.
-
-        The memberships go first: on PostgreSQL their groups are locked before
-        the user's row, in the order every membership change takes them.
-        """
+        memberships and roles; None if there is no such user."""
         if "\x00" in user_id:  # as in ``get``
             return None
-        group_ids = self._leave_groups(user_id, now)
-        mine = (self._tenant_id, user_id)
         if hard:
-            # Before the row: its delete would cascade to the roles unseen.
+            # The row last: its delete would cascade to the memberships and roles unseen.
+            group_ids = self._leave_groups(user_id, now)
             roles = self._revoke_roles(user_id)
-            row = fetch_one(self._conn, _DELETE, mine)
-            return None if row is None else Removed(_driver_row(row), group_ids, roles)
+            row = fetch_one(self._conn, _DELETE, (self._tenant_id, user_id))
+            return None if row is None else _removed(row, group_ids, roles)
         moment = timestamp_param(now, is_sqlite(self._conn))
-        row = fetch_one(self._conn, _SOFT_DELETE, (moment, moment, *mine))
-        if row is None:
-            return None
-        user = _driver_row(row)
-        # A user the IdP set inactive is disabled, and a disabled user holds no
-        # role (scimgate.model.lifecycle): nothing to revoke, so no statement.
-        roles = self._revoke_roles(user_id) if user.active else []
-        return Removed(user, group_ids, roles)
+        params = (moment, moment, self._tenant_id, user_id)
+        if is_sqlite(self._conn):
+            # One writer at a time, so no lock order to keep: the row goes first
+            # and tells which of the user's other rows there are to delete.
+            row = fetch_one(self._conn, _SOFT_DELETE_SQLITE, params)
+            if row is None:
+                return None
+            group_ids = self._leave_groups(user_id, now) if row[6] else []
+        else:
+            # The groups are locked before the user's row, in the order every
+            # membership change takes them.
+            group_ids = self._leave_groups(user_id, now)
+            row = fetch_one(self._conn, _SOFT_DELETE_PG, params)
+            if row is None:
+                return None
+        roles = self._revoke_roles(user_id) if row[7] else []
+        return _removed(row, group_ids, roles)
 
     def _revoke_roles(self, user_id: str) -> list[str]:
         return sorted(
