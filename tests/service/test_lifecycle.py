@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from scimgate.errors import PreconditionFailed, Uniqueness
 from scimgate.model.entities import Tenant, TenantSettings
 from scimgate.model.patch import parse_patch_request
 from scimgate.service import groups, lifecycle, users
@@ -238,3 +239,137 @@ def test_events_are_ordered_and_unique(make_scope: Callable[..., TenantScope]) -
     found = events_of(scope)
     assert [e.seq for e in found] == sorted(e.seq for e in found)
     assert len({e.id for e in found}) == len(found)
+
+
+def test_a_write_stores_its_events_in_the_order_it_emits_them(
+    make_scope: Callable[..., TenantScope],
+) -> None:
+    scope = make_scope()
+    user = users.create_user(scope, {"userName": "ada@example.com"})
+    users.patch_user(scope, user.id, ops({"op": "replace", "value": {"active": False}}))
+    tail = events_of(scope)[-3:]
+    assert [e.type for e in tail] == ["user.updated", "user.deactivated", "user.roles_changed"]
+    assert [e.seq for e in tail] == sorted(e.seq for e in tail)
+    assert len({e.id for e in tail}) == 3
+
+
+def test_deleting_a_deactivated_user_says_it_left_its_groups_and_no_role_change(
+    make_scope: Callable[..., TenantScope],
+) -> None:
+    scope = make_scope()
+    user = users.create_user(scope, {"userName": "ada@example.com"})
+    made = [
+        groups.create_group(scope, {"displayName": name, "members": [{"value": user.id}]})
+        for name in ("Sales", "Admins", "Ops")
+    ]
+    users.patch_user(scope, user.id, ops({"op": "replace", "value": {"active": False}}))
+    before = len(events_of(scope))
+    users.delete_user(scope, user.id)
+    tail = events_of(scope)[before:]
+    assert [e.type for e in tail] == ["user.deleted"] + ["group.member_removed"] * 3
+    assert [e.resource_id for e in tail[1:]] == sorted(g.id for g in made)
+    assert tail[0].data["user"]["enabled"] is False
+    assert tail[0].data["user"]["deactivationReason"] == "deleted"
+    assert roles_of(scope, user.id) == []
+
+
+@pytest.mark.parametrize("mode", ["soft", "hard"])
+def test_deleting_an_enabled_user_revokes_its_roles_and_leaves_its_groups(
+    make_scope: Callable[..., TenantScope], mode: str
+) -> None:
+    scope = make_scope(delete_mode=mode)
+    user = users.create_user(
+        scope, {"userName": "ada@example.com", "displayName": "Ada", "externalId": "00u1"}
+    )
+    group = groups.create_group(scope, {"displayName": "Sales", "members": [{"value": user.id}]})
+    version = groups.get_group(scope, group.id).version
+    before = len(events_of(scope))
+    users.delete_user(scope, user.id)
+    tail = events_of(scope)[before:]
+    assert [e.type for e in tail] == ["user.deleted", "user.roles_changed", "group.member_removed"]
+    assert tail[0].data["mode"] == mode
+    assert tail[0].data["user"] == {
+        "id": user.id,
+        "userName": "ada@example.com",
+        "externalId": "00u1",
+        "displayName": "Ada",
+        "active": True,
+        "enabled": False,
+        "deactivationReason": "deleted",
+    }
+    assert (tail[1].data["before"], tail[1].data["after"]) == (["member"], [])
+    assert tail[2].data["member"] == tail[0].data["user"]
+    assert roles_of(scope, user.id) == []
+    assert groups.get_group(scope, group.id).version == version + 1
+
+
+@pytest.mark.parametrize("mode", ["soft", "hard"])
+def test_a_delete_with_an_outdated_etag_changes_nothing(
+    make_scope: Callable[..., TenantScope], mode: str
+) -> None:
+    scope = make_scope(delete_mode=mode)
+    user = users.create_user(scope, {"userName": "ada@example.com"})
+    group = groups.create_group(scope, {"displayName": "Sales", "members": [{"value": user.id}]})
+    before = len(events_of(scope))
+    with pytest.raises(PreconditionFailed):
+        users.delete_user(scope, user.id, if_match='W/"99"')
+    assert len(events_of(scope)) == before
+    assert roles_of(scope, user.id) == ["member"]
+    assert state_of(scope, user.id) == (True, None)
+    assert [m["value"] for m in groups.get_group(scope, group.id).body["members"]] == [user.id]
+
+
+def test_deleting_an_unknown_or_deleted_user_is_not_found(
+    make_scope: Callable[..., TenantScope],
+) -> None:
+    scope = make_scope()
+    user = users.create_user(scope, {"userName": "ada@example.com"})
+    users.delete_user(scope, user.id)
+    before = len(events_of(scope))
+    for missing in (user.id, "no-such-user", "nul\x00id"):
+        with pytest.raises(users.UserNotFound):
+            users.delete_user(scope, missing)
+    assert len(events_of(scope)) == before
+
+
+def test_a_taken_user_name_is_refused_without_touching_its_holder(
+    make_scope: Callable[..., TenantScope],
+) -> None:
+    scope = make_scope()
+    user = users.create_user(scope, {"userName": "ada@example.com"})
+    with pytest.raises(Uniqueness):
+        users.create_user(scope, {"userName": "ADA@example.com"})
+    assert users.get_user(scope, user.id).body["userName"] == "ada@example.com"
+    assert roles_of(scope, user.id) == ["member"]
+
+
+def test_a_replace_that_changes_only_the_case_of_the_user_name_keeps_it(
+    make_scope: Callable[..., TenantScope],
+) -> None:
+    scope = make_scope()
+    user = users.create_user(scope, {"userName": "ada@example.com"})
+    users.create_user(scope, {"userName": "bob@example.com"})
+    renamed = users.replace_user(scope, user.id, {"userName": "Ada@Example.com"})
+    assert renamed.body["userName"] == "Ada@Example.com"
+    with pytest.raises(Uniqueness):
+        users.replace_user(scope, user.id, {"userName": "BOB@example.com"})
+
+
+def test_a_delete_revokes_whatever_roles_the_user_still_holds(
+    make_scope: Callable[..., TenantScope],
+) -> None:
+    """The delete asks the database which roles there are, not the rule: a role
+    granted to a deactivated user outside the rule goes too."""
+    scope = make_scope()
+    user = users.create_user(scope, {"userName": "ada@example.com"})
+    users.patch_user(scope, user.id, ops({"op": "replace", "value": {"active": False}}))
+    with scope.db.tenant(scope.tenant.id, write=True) as repo:
+        repo.roles.grant(user.id, ["auditor"])
+    users.delete_user(scope, user.id)
+    last = events_of(scope)[-1]
+    assert (last.type, last.data["before"], last.data["after"]) == (
+        "user.roles_changed",
+        ["auditor"],
+        [],
+    )
+    assert roles_of(scope, user.id) == []

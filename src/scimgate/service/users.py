@@ -27,7 +27,7 @@ from scimgate.service.scope import TenantScope
 from scimgate.storage.events import NewEvent
 from scimgate.storage.filters import user_name_equals
 from scimgate.storage.repository import TenantRepository
-from scimgate.storage.rows import UserRow
+from scimgate.storage.rows import MemberRef, UserRow
 
 
 class UserNotFound(NotFound):
@@ -51,24 +51,23 @@ def _app_state(row: UserRow) -> dict[str, Any]:
     return {"enabled": row.enabled, "deactivationReason": row.deactivation_reason}
 
 
-def _render(repo: TenantRepository, scope: TenantScope, row: UserRow, groups: bool) -> Resource:
-    memberships = repo.users.groups_of([row.id]).get(row.id) if groups else None
-    return render_user(row, scope.base_url, memberships)
-
-
-def _add_groups(
-    repo: TenantRepository, scope: TenantScope, user: Resource, groups: bool
-) -> Resource:
-    if not groups:
-        return user
-    return with_groups(user, repo.users.groups_of([user.id]).get(user.id), scope.base_url)
-
-
 def _get_row(repo: TenantRepository, user_id: str, *, for_update: bool = False) -> UserRow:
     row = repo.users.get(user_id, for_update=for_update)
     if row is None:
         raise UserNotFound(f"User {user_id} not found")
     return row
+
+
+def _get_with_groups(
+    repo: TenantRepository, user_id: str, groups: bool, *, for_update: bool = False
+) -> tuple[UserRow, list[MemberRef] | None]:
+    """The user and, when the response shows them, its groups (one statement either way)."""
+    if not groups:
+        return _get_row(repo, user_id, for_update=for_update), None
+    found = repo.users.get_with_groups(user_id, for_update=for_update)
+    if found is None:
+        raise UserNotFound(f"User {user_id} not found")
+    return found
 
 
 def create_user(scope: TenantScope, payload: dict[str, Any], *, related: bool = True) -> Resource:
@@ -176,17 +175,17 @@ def replace_user(
     doc, _ = normalize_resource(payload, USER, registered_extensions=scope.registered_extensions)
     for _attempt in retry.attempts():
         with scope.db.tenant(scope.tenant.id, write=True) as repo:
-            row = _get_row(repo, user_id, for_update=True)
+            row, memberships = _get_with_groups(repo, user_id, related, for_update=True)
             check_if_match(if_match, row.version)
             new_doc = dict(doc)
             # PUT without "active" keeps the current state: an IdP that leaves
             # it out (OneLogin templates, Ping) must not reactivate anyone.
             new_doc.setdefault("active", row.active)
             if new_doc == row.doc:
-                return _render(repo, scope, row, related)
+                return render_user(row, scope.base_url, memberships)
             written = _write(repo, scope, row, new_doc)
             if written is not None:
-                return _add_groups(repo, scope, written, related)
+                return with_groups(written, memberships, scope.base_url)
     raise PreconditionFailed("the user kept changing; retry the request")
 
 
@@ -203,14 +202,14 @@ def patch_user(
     small: it always comes back, with 200, as clients expect."""
     for _attempt in retry.attempts():
         with scope.db.tenant(scope.tenant.id, write=True) as repo:
-            row = _get_row(repo, user_id, for_update=True)
+            row, memberships = _get_with_groups(repo, user_id, related, for_update=True)
             check_if_match(if_match, row.version)
             result = apply_patch(row.doc, operations, USER)
             if not result.changed:
-                return _render(repo, scope, row, related)
+                return render_user(row, scope.base_url, memberships)
             written = _write(repo, scope, row, result.doc)
             if written is not None:
-                return _add_groups(repo, scope, written, related)
+                return with_groups(written, memberships, scope.base_url)
     raise PreconditionFailed("the user kept changing; retry the request")
 
 
@@ -237,6 +236,7 @@ def _write(
         doc=doc,
         enabled=enabled,
         deactivation_reason=reason,
+        current_user_name=row.user_name,
         **columns,
     ):
         return None
@@ -267,28 +267,26 @@ def _write(
 
 
 def delete_user(scope: TenantScope, user_id: str, *, if_match: str | None = None) -> None:
-    """DELETE (RFC 7644 §3.6): a soft delete by default (hidden, deactivated, purged later)."""
+    """DELETE (RFC 7644 §3.6): a soft delete by default (hidden, deactivated, purged later).
+
+    The delete runs first and reads the user back; a missing user or an
+    outdated If-Match then raises, which rolls the transaction back.
+    """
+    mode = scope.settings.delete_mode
     with scope.db.tenant(scope.tenant.id, write=True) as repo:
-        row = _get_row(repo, user_id)
-        check_if_match(if_match, row.version)
-        before_roles = repo.roles.revoke_all(user_id)  # a deleted user holds no role
-        now = utcnow()
-        if scope.settings.delete_mode == "hard":
-            left = repo.users.delete(user_id, now)
-        else:
-            left = repo.users.soft_delete(user_id, now)
-        gone = replace(row, enabled=False, deactivation_reason=lifecycle.DELETED)
-        snapshot = gone.snapshot()
-        found: list[NewEvent] = [
-            lifecycle.user_event(USER_DELETED, user_id, snapshot, mode=scope.settings.delete_mode)
-        ]
-        if before_roles:
+        removed = repo.users.remove(user_id, utcnow(), hard=mode == "hard")
+        if removed is None:
+            raise UserNotFound(f"User {user_id} not found")
+        check_if_match(if_match, removed.version)
+        snapshot = removed.snapshot
+        found: list[NewEvent] = [lifecycle.user_event(USER_DELETED, user_id, snapshot, mode=mode)]
+        if removed.roles:
             found.append(
                 lifecycle.user_event(
-                    USER_ROLES_CHANGED, user_id, snapshot, before=before_roles, after=[]
+                    USER_ROLES_CHANGED, user_id, snapshot, before=removed.roles, after=[]
                 )
             )
-        for group_id in left:
+        for group_id in removed.left_groups:
             found.append(
                 lifecycle.group_event(GROUP_MEMBER_REMOVED, {"id": group_id}, member=snapshot)
             )

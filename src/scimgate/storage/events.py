@@ -6,19 +6,38 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
 from scimgate.storage import staging
-from scimgate.storage.driver import DriverSql, execute_many, is_sqlite, timestamp_param
+from scimgate.storage.driver import (
+    DriverSql,
+    execute,
+    execute_many,
+    is_sqlite,
+    timestamp_param,
+)
 from scimgate.storage.tables import events
 
-_INSERT = DriverSql(
+_INSERT_INTO = (
     "INSERT INTO events (id, tenant_id, type, occurred_at, resource_type, resource_id, data) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    "VALUES "
 )
+_ROW = "(%s, %s, %s, %s, %s, %s, %s)"
+_INSERT = DriverSql(_INSERT_INTO + _ROW)
+
+# Up to this many events go in one multi-row INSERT: what a SCIM write emits (a
+# handful) then costs one statement instead of one per event. Larger batches (a
+# rule change) keep executemany, which prepares its statement once.
+_ONE_STATEMENT = 32
+
+
+@cache
+def _insert_rows(count: int) -> DriverSql:
+    return DriverSql(_INSERT_INTO + ", ".join([_ROW] * count))
 
 
 # The variant nibble of an RFC 9562 UUID is 10xx: any hex digit folded into 8-b.
@@ -90,22 +109,24 @@ class EventStore:
         moment = timestamp_param(now, is_sqlite(self._conn))
         tenant_id = self._tenant_id
         dumps = orjson.dumps
-        execute_many(
-            self._conn,
-            _INSERT,
-            [
-                (
-                    event_id,
-                    tenant_id,
-                    e.type,
-                    moment,
-                    e.resource_type,
-                    e.resource_id,
-                    dumps(e.data).decode(),
-                )
-                for event_id, e in zip(new_event_ids(len(new)), new, strict=True)
-            ],
-        )
+        rows = [
+            (
+                event_id,
+                tenant_id,
+                e.type,
+                moment,
+                e.resource_type,
+                e.resource_id,
+                dumps(e.data).decode(),
+            )
+            for event_id, e in zip(new_event_ids(len(new)), new, strict=True)
+        ]
+        if len(rows) > _ONE_STATEMENT:
+            execute_many(self._conn, _INSERT, rows)
+            return
+        # The rows' order is their ``seq`` order: both databases assign the
+        # autoincrement key in the order of the VALUES list.
+        execute(self._conn, _insert_rows(len(rows)), [v for row in rows for v in row])
 
     def add_staged(self, now: datetime) -> int:
         """The events of a staged recompute (``RecomputeStore.staged``); returns how many.

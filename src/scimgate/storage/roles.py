@@ -48,8 +48,12 @@ GRANT = DriverSql(
     "INSERT INTO user_roles (user_id, role_key, tenant_id) VALUES (%s, %s, %s)"
     " ON CONFLICT DO NOTHING"
 )
-_REVOKE_ALL = DriverSql(
-    "DELETE FROM user_roles WHERE tenant_id = %s AND user_id = %s RETURNING role_key"
+# Also run by ``UserStore.remove``, with the user's other rows.
+# Also run by ``UserStore.remove``, with the user's other rows. ``tenant_id + 0``
+# as in ``roles_of``: on a plain equality SQLite deletes through the (tenant_id,
+# role_key, user_id) index and walks every role row of the tenant, for one user.
+REVOKE_ALL = DriverSql(
+    "DELETE FROM user_roles WHERE tenant_id + 0 = %s AND user_id = %s RETURNING role_key"
 )
 # Every membership change asks it, so it runs on the driver.
 _GROUP_IS_MAPPED = DriverSql(
@@ -254,7 +258,7 @@ class RoleStore:
     def revoke_all(self, user_id: str) -> list[str]:
         """Take every role from a user (just disabled: wants none); returns them, sorted."""
         return sorted(
-            key for (key,) in fetch_all(self._conn, _REVOKE_ALL, (self._tenant_id, user_id))
+            key for (key,) in fetch_all(self._conn, REVOKE_ALL, (self._tenant_id, user_id))
         )
 
     def roles_of(self, user_ids: list[str]) -> dict[str, list[str]]:

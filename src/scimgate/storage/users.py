@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from scimgate.storage.driver import (
     timestamp_param,
 )
 from scimgate.storage.filters import select_page, user_name_equals
+from scimgate.storage.roles import REVOKE_ALL
 from scimgate.storage.rows import MemberRef, Page, UserRow, user_snapshot
 from scimgate.storage.tables import users
 
@@ -57,6 +59,28 @@ _GET = DriverSql(f"{_SELECT} WHERE tenant_id = %s AND deleted_at IS NULL AND id 
 _GET_FOR_UPDATE_PG = DriverSql(
     f"{_SELECT} WHERE tenant_id = %s AND deleted_at IS NULL AND id = %s FOR UPDATE"
 )
+# The same with the user's groups (RFC 7643 §4.1.2) as a JSON array of [id,
+# display] pairs, in ``groups_of``'s order: a GET, PUT or PATCH then reads the
+# user and its groups in one statement. A write to a user never changes its
+# memberships, so what is read before the write is also what follows it.
+_WITH_GROUPS_SQLITE = (
+    "SELECT id, user_name, external_id, active, created, last_modified, version, doc,"
+    " enabled, deactivation_reason, (SELECT json_group_array(json_array(id, display_name))"
+    " FROM (SELECT g.id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id"
+    " WHERE m.tenant_id = users.tenant_id AND m.member_id = users.id"
+    " ORDER BY g.display_name_lower)) FROM users"
+    " WHERE tenant_id = %s AND deleted_at IS NULL AND id = %s"
+)
+_WITH_GROUPS_PG = (
+    "SELECT id, user_name, external_id, active, created, last_modified, version, doc,"
+    " enabled, deactivation_reason, (SELECT json_agg(json_build_array(g.id, g.display_name)"
+    " ORDER BY g.display_name_lower) FROM group_members m JOIN groups g ON g.id = m.group_id"
+    " WHERE m.tenant_id = users.tenant_id AND m.member_id = users.id) FROM users"
+    " WHERE tenant_id = %s AND deleted_at IS NULL AND id = %s"
+)
+_GET_WITH_GROUPS_SQLITE = DriverSql(_WITH_GROUPS_SQLITE)
+_GET_WITH_GROUPS_PG = DriverSql(_WITH_GROUPS_PG)
+_GET_WITH_GROUPS_FOR_UPDATE_PG = DriverSql(_WITH_GROUPS_PG + " FOR UPDATE OF users")
 _PURGE_NAME = DriverSql(
     "DELETE FROM users WHERE tenant_id = %s AND user_name_lower = %s AND deleted_at IS NOT NULL"
 )
@@ -91,11 +115,23 @@ _BUMP_GROUPS_PG = DriverSql(_BUMP_GROUPS + " AND id = ANY(%s)")
 _LEAVE_GROUPS = DriverSql(
     "DELETE FROM group_members WHERE tenant_id = %s AND member_id = %s RETURNING group_id"
 )
-_DELETE = DriverSql("DELETE FROM users WHERE tenant_id = %s AND id = %s AND deleted_at IS NULL")
-_SOFT_DELETE = DriverSql(
-    f"UPDATE users SET deleted_at = %s, enabled = FALSE, deactivation_reason = '{DELETED}',"
-    " last_modified = %s WHERE tenant_id = %s AND id = %s AND deleted_at IS NULL"
+# Both return what the delete's checks and events need (``Removed``), so no
+# SELECT comes first; not the document, which they never read.
+_RETURNING = " RETURNING id, user_name, external_id, display_name, active, version"
+_DELETE = DriverSql(
+    "DELETE FROM users WHERE tenant_id = %s AND id = %s AND deleted_at IS NULL" + _RETURNING
 )
+_SOFT_DELETE = (
+    f"UPDATE users SET deleted_at = %s, enabled = FALSE, deactivation_reason = '{DELETED}',"
+    " last_modified = %s WHERE tenant_id = %s AND id = %s AND deleted_at IS NULL" + _RETURNING
+)
+# The soft delete also says whether the user holds any membership or role, so
+# the DELETEs of those rows run only when they have something to delete.
+_HAS_MEMBERSHIPS = "EXISTS (SELECT 1 FROM group_members WHERE member_id = users.id)"
+_HAS_ROLES = "EXISTS (SELECT 1 FROM user_roles WHERE user_id = users.id)"
+_SOFT_DELETE_SQLITE = DriverSql(f"{_SOFT_DELETE}, {_HAS_MEMBERSHIPS}, {_HAS_ROLES}")
+# PostgreSQL: the memberships are removed before (see ``remove``).
+_SOFT_DELETE_PG = DriverSql(f"{_SOFT_DELETE}, FALSE, {_HAS_ROLES}")
 _SNAPSHOT = DriverSql(
     "SELECT id, user_name, external_id, display_name, active, enabled, deactivation_reason"
     " FROM users WHERE tenant_id = %s AND id = %s"
@@ -107,6 +143,24 @@ _GROUPS_OF = (
     " JOIN groups g ON g.id = m.group_id WHERE m.tenant_id = %s AND m.member_id IN ({})"
     " ORDER BY m.member_id, g.display_name_lower"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """A deleted user: the version it had, its snapshot as deleted (disabled,
+    reason ``deleted``), the groups it was removed from, by id, and the role
+    keys it lost, sorted."""
+
+    version: int
+    snapshot: dict[str, Any]
+    left_groups: list[str]
+    roles: list[str]
+
+
+def _removed(row: Any, group_ids: list[str], roles: list[str]) -> Removed:
+    """``Removed`` from a row of ``_RETURNING``."""
+    snapshot = user_snapshot((*row[:5], False, DELETED))
+    return Removed(row[5], snapshot, group_ids, roles)
 
 
 def _driver_row(row: Any) -> UserRow:
@@ -167,32 +221,32 @@ class UserStore:
     ) -> bool:
         """Insert a user; False when the userName is taken (as ``fold_user_name`` compares).
 
-        A soft-deleted user holding the name is purged first: for SCIM it is
-        gone, and an IdP re-creating the name must not get a 409.
+        A soft-deleted user holding the name is purged and the insert retried:
+        for SCIM that user is gone, and an IdP re-creating the name must not get a 409.
         """
         lowered = fold_user_name(user_name)
-        sqlite = is_sqlite(self._conn)
-        execute(self._conn, _PURGE_NAME, (self._tenant_id, lowered))
-        moment = timestamp_param(now, sqlite)
-        inserted = fetch_one(
-            self._conn,
-            _INSERT,
-            (
-                user_id,
-                self._tenant_id,
-                user_name,
-                lowered,
-                external_id,
-                display_name,
-                active,
-                moment,
-                moment,
-                json_param(doc),
-                enabled,
-                deactivation_reason,
-            ),
+        moment = timestamp_param(now, is_sqlite(self._conn))
+        params = (
+            user_id,
+            self._tenant_id,
+            user_name,
+            lowered,
+            external_id,
+            display_name,
+            active,
+            moment,
+            moment,
+            json_param(doc),
+            enabled,
+            deactivation_reason,
         )
-        return inserted is not None
+        if fetch_one(self._conn, _INSERT, params) is not None:
+            return True
+        # The name is taken. Purge only now, as few creates meet a soft-deleted
+        # holder: an INSERT that gives way costs less than a DELETE before every one.
+        if not execute(self._conn, _PURGE_NAME, (self._tenant_id, lowered)).rowcount:
+            return False
+        return fetch_one(self._conn, _INSERT, params) is not None
 
     def get(self, user_id: str, *, for_update: bool = False) -> UserRow | None:
         if "\x00" in user_id:  # no id holds NUL, and PostgreSQL text refuses it
@@ -200,6 +254,22 @@ class UserStore:
         statement = _GET_FOR_UPDATE_PG if for_update and not is_sqlite(self._conn) else _GET
         row = fetch_one(self._conn, statement, (self._tenant_id, user_id))
         return _driver_row(row) if row else None
+
+    def get_with_groups(
+        self, user_id: str, *, for_update: bool = False
+    ) -> tuple[UserRow, list[MemberRef]] | None:
+        """``get`` and the user's ``groups_of``, in one statement."""
+        if "\x00" in user_id:
+            return None
+        if is_sqlite(self._conn):
+            statement = _GET_WITH_GROUPS_SQLITE
+        else:
+            statement = _GET_WITH_GROUPS_FOR_UPDATE_PG if for_update else _GET_WITH_GROUPS_PG
+        row = fetch_one(self._conn, statement, (self._tenant_id, user_id))
+        if row is None:
+            return None
+        pairs = json_value(row[10]) or []  # PostgreSQL's json_agg of no rows is NULL
+        return _driver_row(row), [MemberRef(group_id, display) for group_id, display in pairs]
 
     def deleted_name(
         self, *, user_id: str | None, user_names: list[str], external_id: str | None
@@ -237,11 +307,18 @@ class UserStore:
         doc: dict[str, Any],
         enabled: bool,
         deactivation_reason: str | None,
+        current_user_name: str | None = None,
     ) -> bool:
-        """Write a new state if the row is still at ``expected_version``; False if it moved on."""
+        """Write a new state if the row is still at ``expected_version``; False if it moved on.
+
+        ``current_user_name`` is the userName the caller read at that version:
+        when the new one folds to the same value, the row already holds that
+        key of the unique constraint, so no other user can, and the clash
+        check is skipped.
+        """
         lowered = fold_user_name(user_name)
-        clash = fetch_one(self._conn, _NAME_CLASH, (self._tenant_id, lowered, user_id))
-        if clash is not None:
+        renamed = current_user_name is None or fold_user_name(current_user_name) != lowered
+        if renamed and fetch_one(self._conn, _NAME_CLASH, (self._tenant_id, lowered, user_id)):
             raise Uniqueness(f"userName {user_name!r} is already taken")
         params = (
             user_name,
@@ -291,19 +368,40 @@ class UserStore:
             execute(self._conn, _BUMP_GROUPS_PG, (moment, self._tenant_id, left))
         return left
 
-    def delete(self, user_id: str, now: datetime) -> list[str]:
-        """Delete the user now; returns the ids of the groups it left."""
-        group_ids = self._leave_groups(user_id, now)
-        execute(self._conn, _DELETE, (self._tenant_id, user_id))
-        return group_ids
-
-    def soft_delete(self, user_id: str, now: datetime) -> list[str]:
-        """Hide the user from SCIM and deactivate it; returns the ids of the groups it left.
-        Its roles are the caller's to revoke (``RoleStore.revoke_all``)."""
-        group_ids = self._leave_groups(user_id, now)
+    def remove(self, user_id: str, now: datetime, *, hard: bool) -> Removed | None:
+        """Delete the user (``hard``), or hide it from SCIM and deactivate it, with its
+        memberships and roles; None if there is no such user."""
+        if "\x00" in user_id:  # as in ``get``
+            return None
+        if hard:
+            # The row last: its delete would cascade to the memberships and roles unseen.
+            group_ids = self._leave_groups(user_id, now)
+            roles = self._revoke_roles(user_id)
+            row = fetch_one(self._conn, _DELETE, (self._tenant_id, user_id))
+            return None if row is None else _removed(row, group_ids, roles)
         moment = timestamp_param(now, is_sqlite(self._conn))
-        execute(self._conn, _SOFT_DELETE, (moment, moment, self._tenant_id, user_id))
-        return group_ids
+        params = (moment, moment, self._tenant_id, user_id)
+        if is_sqlite(self._conn):
+            # One writer at a time, so no lock order to keep: the row goes first
+            # and tells which of the user's other rows there are to delete.
+            row = fetch_one(self._conn, _SOFT_DELETE_SQLITE, params)
+            if row is None:
+                return None
+            group_ids = self._leave_groups(user_id, now) if row[6] else []
+        else:
+            # The groups are locked before the user's row, in the order every
+            # membership change takes them.
+            group_ids = self._leave_groups(user_id, now)
+            row = fetch_one(self._conn, _SOFT_DELETE_PG, params)
+            if row is None:
+                return None
+        roles = self._revoke_roles(user_id) if row[7] else []
+        return _removed(row, group_ids, roles)
+
+    def _revoke_roles(self, user_id: str) -> list[str]:
+        return sorted(
+            key for (key,) in fetch_all(self._conn, REVOKE_ALL, (self._tenant_id, user_id))
+        )
 
     def purge_deleted(self, before: datetime) -> int:
         """Remove users soft-deleted before ``before`` (the tenant's grace period is over)."""
