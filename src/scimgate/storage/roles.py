@@ -48,7 +48,6 @@ GRANT = DriverSql(
     "INSERT INTO user_roles (user_id, role_key, tenant_id) VALUES (%s, %s, %s)"
     " ON CONFLICT DO NOTHING"
 )
-# Also run by ``UserStore.remove``, with the user's other rows.
 # Also run by ``UserStore.remove``, with the user's other rows. ``tenant_id + 0``
 # as in ``roles_of``: on a plain equality SQLite deletes through the (tenant_id,
 # role_key, user_id) index and walks every role row of the tenant, for one user.
