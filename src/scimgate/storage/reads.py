@@ -24,24 +24,13 @@ from typing import Any
 
 from scimgate.storage.driver import DriverSql, json_value, required_timestamp
 from scimgate.storage.rows import GroupRow, MemberRef, UserRow
+from scimgate.storage.users import groups_subquery, member_refs
 
 # The tenant is the one-row driving table, so its generation comes back even
 # when the user does not exist (a LEFT JOIN with no match).
 _USER_COLUMNS = (
     "u.id, u.user_name, u.external_id, u.active, u.created, u.last_modified, u.version,"
     " u.doc, u.enabled, u.deactivation_reason"
-)
-# The user's groups as one JSON array of [id, displayName, folded displayName]
-# triples, sorted in Python: SQLite before 3.44 cannot order an aggregate.
-_GROUPS_SQLITE = (
-    "(SELECT json_group_array(json_array(g.id, g.display_name, g.display_name_lower))"
-    " FROM group_members m JOIN groups g ON g.id = m.group_id"
-    " WHERE m.tenant_id = t.id AND m.member_id = u.id)"
-)
-_GROUPS_PG = (
-    "(SELECT json_agg(json_build_array(g.id, g.display_name, g.display_name_lower))"
-    " FROM group_members m JOIN groups g ON g.id = m.group_id"
-    " WHERE m.tenant_id = t.id AND m.member_id = u.id)"
 )
 
 
@@ -64,12 +53,11 @@ def _user_statements(match: str, groups: str) -> _UserStatements:
 
 
 _BY_ID = {
-    True: _user_statements("u.id = %s", _GROUPS_SQLITE),
-    False: _user_statements("u.id = %s", _GROUPS_PG),
+    sqlite: _user_statements("u.id = %s", groups_subquery(sqlite, "u")) for sqlite in (True, False)
 }
 _BY_NAME = {
-    True: _user_statements("u.user_name_lower = %s", _GROUPS_SQLITE),
-    False: _user_statements("u.user_name_lower = %s", _GROUPS_PG),
+    sqlite: _user_statements("u.user_name_lower = %s", groups_subquery(sqlite, "u"))
+    for sqlite in (True, False)
 }
 _GROUP = DriverSql(
     "SELECT t.credentials_generation, g.id, g.display_name, g.external_id, g.created,"
@@ -144,19 +132,10 @@ class TenantReads:
             enabled=bool(row[9]),
             deactivation_reason=row[10],
         )
-        return FoundUser(user, _member_refs(row[11]) if groups else None)
+        return FoundUser(user, (member_refs(row[11]) or None) if groups else None)
 
     def _one(self, statement: DriverSql, key: str) -> Any:
         row = self._driver.execute(statement.text(self._sqlite), (key, self._tenant_id)).fetchone()
         if self._on_generation is not None:
             self._on_generation(None if row is None else int(row[0]))
         return row
-
-
-def _member_refs(value: Any) -> list[MemberRef] | None:
-    """The groups triples, sorted as ``UserStore.groups_of`` sorts them; None for none."""
-    triples = json_value(value) if value is not None else None
-    if not triples:
-        return None
-    triples.sort(key=lambda triple: triple[2])
-    return [MemberRef(group_id, display) for group_id, display, _ in triples]

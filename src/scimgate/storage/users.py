@@ -59,25 +59,43 @@ _GET = DriverSql(f"{_SELECT} WHERE tenant_id = %s AND deleted_at IS NULL AND id 
 _GET_FOR_UPDATE_PG = DriverSql(
     f"{_SELECT} WHERE tenant_id = %s AND deleted_at IS NULL AND id = %s FOR UPDATE"
 )
-# The same with the user's groups (RFC 7643 §4.1.2) as a JSON array of [id,
-# display] pairs, in ``groups_of``'s order: a GET, PUT or PATCH then reads the
-# user and its groups in one statement. A write to a user never changes its
-# memberships, so what is read before the write is also what follows it.
-_WITH_GROUPS_SQLITE = (
+
+
+def groups_subquery(sqlite: bool, user: str) -> str:
+    """A scalar subquery: the groups of the user row ``user`` (an alias or table name) as
+    one JSON array of [id, displayName, folded displayName] triples; ``member_refs`` reads it.
+
+    The order is ``groups_of``'s, restored in Python (SQLite before 3.44 cannot order an
+    aggregate). Read in the same statement as the user: a write to a user never changes
+    its memberships, so what is read before the write is also what follows it.
+    """
+    aggregate = (
+        "json_group_array(json_array(g.id, g.display_name, g.display_name_lower))"
+        if sqlite
+        else "json_agg(json_build_array(g.id, g.display_name, g.display_name_lower))"
+    )
+    return (
+        f"(SELECT {aggregate} FROM group_members m JOIN groups g ON g.id = m.group_id"
+        f" WHERE m.tenant_id = {user}.tenant_id AND m.member_id = {user}.id)"
+    )
+
+
+def member_refs(value: Any) -> list[MemberRef]:
+    """The groups a ``groups_subquery`` column holds, in ``groups_of``'s order."""
+    triples = json_value(value) if value is not None else None  # json_agg of none is NULL
+    if not triples:
+        return []
+    triples.sort(key=lambda triple: triple[2])
+    return [MemberRef(group_id, display) for group_id, display, _ in triples]
+
+
+_WITH_GROUPS = (
     "SELECT id, user_name, external_id, active, created, last_modified, version, doc,"
-    " enabled, deactivation_reason, (SELECT json_group_array(json_array(id, display_name))"
-    " FROM (SELECT g.id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id"
-    " WHERE m.tenant_id = users.tenant_id AND m.member_id = users.id"
-    " ORDER BY g.display_name_lower)) FROM users"
+    " enabled, deactivation_reason, {groups} FROM users"
     " WHERE tenant_id = %s AND deleted_at IS NULL AND id = %s"
 )
-_WITH_GROUPS_PG = (
-    "SELECT id, user_name, external_id, active, created, last_modified, version, doc,"
-    " enabled, deactivation_reason, (SELECT json_agg(json_build_array(g.id, g.display_name)"
-    " ORDER BY g.display_name_lower) FROM group_members m JOIN groups g ON g.id = m.group_id"
-    " WHERE m.tenant_id = users.tenant_id AND m.member_id = users.id) FROM users"
-    " WHERE tenant_id = %s AND deleted_at IS NULL AND id = %s"
-)
+_WITH_GROUPS_SQLITE = _WITH_GROUPS.format(groups=groups_subquery(True, "users"))
+_WITH_GROUPS_PG = _WITH_GROUPS.format(groups=groups_subquery(False, "users"))
 _GET_WITH_GROUPS_SQLITE = DriverSql(_WITH_GROUPS_SQLITE)
 _GET_WITH_GROUPS_PG = DriverSql(_WITH_GROUPS_PG)
 _GET_WITH_GROUPS_FOR_UPDATE_PG = DriverSql(_WITH_GROUPS_PG + " FOR UPDATE OF users")
@@ -268,8 +286,7 @@ class UserStore:
         row = fetch_one(self._conn, statement, (self._tenant_id, user_id))
         if row is None:
             return None
-        pairs = json_value(row[10]) or []  # PostgreSQL's json_agg of no rows is NULL
-        return _driver_row(row), [MemberRef(group_id, display) for group_id, display in pairs]
+        return _driver_row(row), member_refs(row[10])
 
     def deleted_name(
         self, *, user_id: str | None, user_names: list[str], external_id: str | None
