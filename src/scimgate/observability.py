@@ -262,8 +262,7 @@ class ObservabilityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        offered = headers.get(REQUEST_ID_HEADER, "")
+        offered = _offered_request_id(scope)
         request_id = (
             offered
             if _REQUEST_ID.fullmatch(offered)
@@ -286,10 +285,10 @@ class ObservabilityMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            self._record(scope, headers, status, time.perf_counter() - started)
+            self._record(scope, status, time.perf_counter() - started)
             _request_id.reset(token)
 
-    def _record(self, scope: Scope, headers: Headers, status: int, elapsed: float) -> None:
+    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
         path: str = scope["path"]
         outcome = _OUTCOMES.get(status // 100, "other")
         tenant = idp = "-"
@@ -297,7 +296,7 @@ class ObservabilityMiddleware:
             surface = "scim"
             if status not in _UNLABELLED_STATUSES:
                 tenant = _scim_tenant(scope, path)
-            idp = _scim_idp(scope, headers, path)
+            idp = _scim_idp(scope, path)
         else:
             surface = "api" if path.startswith("/api/") else "other"
         if path != "/metrics":
@@ -305,6 +304,8 @@ class ObservabilityMiddleware:
         if path.startswith(_SETUP_LINK):
             # A setup link's path is its secret: the log keeps only the shown prefix.
             path = path[: len(_SETUP_LINK) + 8] + "…"
+        if not access_log.isEnabledFor(logging.INFO):
+            return
         access_log.info(
             "request",
             extra={
@@ -327,13 +328,21 @@ def _scim_tenant(scope: Scope, path: str) -> str:
     return slug if slug is not None else path[len(_SCIM_PREFIX) :].split("/", 1)[0]
 
 
-def _scim_idp(scope: Scope, headers: Headers, path: str) -> str:
+def _offered_request_id(scope: Scope) -> str:
+    """The caller's X-Request-Id (the raw headers are scanned; no Headers object is built)."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            return str(value.decode("latin-1"))
+    return ""
+
+
+def _scim_idp(scope: Scope, path: str) -> str:
     """The IdP the SCIM layer detected (``scim_context``), detected here only when it never ran."""
     detected: str | None = (scope.get("state") or {}).get("scim_idp")
     if detected is not None:
         return detected
     query = QueryParams(scope.get("query_string", b""))
-    return detect_idp(headers, scope["method"], path, query)
+    return detect_idp(Headers(scope=scope), scope["method"], path, query)
 
 
 def install(app: Starlette) -> None:

@@ -103,7 +103,9 @@ async def scim_context(request: Request) -> ScimContext:
         # to the client, and never which tenant the token belongs to.
         request.state.scim_audit_note = TOKEN_OF_ANOTHER_TENANT
         raise
-    scope = TenantScope.of(db, principal.tenant, settings.scim_base_url(slug), state.limits)
+    scope = TenantScope(
+        db, principal.tenant, settings.scim_base_url(slug), state.limits, principal.settings
+    )
     limiter = _rate_limiter(request, settings)
     if limiter is not None:
         limiter.acquire(principal.token_id)

@@ -14,11 +14,11 @@ import secrets
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from scimgate.errors import InvalidValue, NotFound, TokenOfAnotherTenant, Unauthorized
-from scimgate.model.entities import ScimToken, Tenant
+from scimgate.model.entities import ScimToken, Tenant, TenantSettings
 from scimgate.service.clock import utcnow
 from scimgate.storage.database import Database
 from scimgate.storage.directory import FoundToken
@@ -47,6 +47,9 @@ class Principal:
     tenant: Tenant
     token_id: str
     token_name: str
+    # The tenant's settings, parsed once per verification rather than on every request
+    # a cached token serves.
+    settings: TenantSettings = field(default_factory=TenantSettings)
 
 
 def hash_secret(secret: str) -> str:
@@ -175,7 +178,12 @@ class TokenAuthenticator:
             raise Unauthorized("The bearer token has expired")
         if tenant.disabled:
             raise Unauthorized("The tenant is disabled")
-        principal = Principal(tenant=tenant, token_id=token.id, token_name=token.name)
+        principal = Principal(
+            tenant=tenant,
+            token_id=token.id,
+            token_name=token.name,
+            settings=TenantSettings.from_dict(tenant.settings),
+        )
         return _Verified(principal, tenant.slug, token.expires_at, found.generation)
 
     def _maybe_touch(self, token_id: str) -> None:
