@@ -9,7 +9,7 @@ each other's members.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -81,6 +81,20 @@ def group_from_row(row: Any) -> GroupRow:
     )
 
 
+def group_from_driver_row(row: Sequence[Any]) -> GroupRow:
+    """A ``_GET`` row (id, display_name, external_id, created, last_modified, version, doc)
+    from the driver, converted as the Core column types would."""
+    return GroupRow(
+        id=row[0],
+        display_name=row[1],
+        external_id=row[2],
+        created=required_timestamp(row[3]),
+        last_modified=required_timestamp(row[4]),
+        version=row[5],
+        doc=json_value(row[6]),
+    )
+
+
 class GroupStore:
     def __init__(self, conn: sa.Connection, tenant_id: int) -> None:
         self._conn = conn
@@ -123,17 +137,7 @@ class GroupStore:
         if "\x00" in group_id:  # no id holds NUL, and PostgreSQL text refuses it
             return None
         row = fetch_one(self._conn, _GET, (self._tenant_id, group_id))
-        if row is None:
-            return None
-        return GroupRow(
-            id=row[0],
-            display_name=row[1],
-            external_id=row[2],
-            created=required_timestamp(row[3]),
-            last_modified=required_timestamp(row[4]),
-            version=row[5],
-            doc=json_value(row[6]),
-        )
+        return None if row is None else group_from_driver_row(row)
 
     def update(
         self,

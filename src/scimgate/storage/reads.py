@@ -22,9 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scimgate.storage.driver import DriverSql, json_value, required_timestamp
+from scimgate.storage.driver import DriverSql
+from scimgate.storage.groups import group_from_driver_row
 from scimgate.storage.rows import GroupRow, MemberRef, UserRow
-from scimgate.storage.users import groups_subquery, member_refs
+from scimgate.storage.users import groups_subquery, member_refs, user_from_driver_row
 
 # The tenant is the one-row driving table, so its generation comes back even
 # when the user does not exist (a LEFT JOIN with no match).
@@ -104,34 +105,13 @@ class TenantReads:
         if "\x00" in group_id:
             group_id = ""
         row = self._one(_GROUP, group_id)
-        if row is None or row[1] is None:
-            return None
-        return GroupRow(
-            id=row[1],
-            display_name=row[2],
-            external_id=row[3],
-            created=required_timestamp(row[4]),
-            last_modified=required_timestamp(row[5]),
-            version=row[6],
-            doc=json_value(row[7]),
-        )
+        return None if row is None or row[1] is None else group_from_driver_row(row[1:])
 
     def _user(self, statements: _UserStatements, key: str, groups: bool) -> FoundUser | None:
         row = self._one(statements.with_groups if groups else statements.alone, key)
         if row is None or row[1] is None:
             return None
-        user = UserRow(
-            id=row[1],
-            user_name=row[2],
-            external_id=row[3],
-            active=bool(row[4]),
-            created=required_timestamp(row[5]),
-            last_modified=required_timestamp(row[6]),
-            version=row[7],
-            doc=json_value(row[8]),
-            enabled=bool(row[9]),
-            deactivation_reason=row[10],
-        )
+        user = user_from_driver_row(row[1:11])
         return FoundUser(user, (member_refs(row[11]) or None) if groups else None)
 
     def _one(self, statement: DriverSql, key: str) -> Any:

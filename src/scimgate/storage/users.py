@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -181,7 +182,7 @@ def _removed(row: Any, group_ids: list[str], roles: list[str]) -> Removed:
     return Removed(row[5], snapshot, group_ids, roles)
 
 
-def _driver_row(row: Any) -> UserRow:
+def user_from_driver_row(row: Sequence[Any]) -> UserRow:
     """A ``_SELECT`` row from the driver, converted as the Core column types would."""
     return UserRow(
         id=row[0],
@@ -271,7 +272,7 @@ class UserStore:
             return None
         statement = _GET_FOR_UPDATE_PG if for_update and not is_sqlite(self._conn) else _GET
         row = fetch_one(self._conn, statement, (self._tenant_id, user_id))
-        return _driver_row(row) if row else None
+        return user_from_driver_row(row) if row else None
 
     def get_with_groups(
         self, user_id: str, *, for_update: bool = False
@@ -286,7 +287,7 @@ class UserStore:
         row = fetch_one(self._conn, statement, (self._tenant_id, user_id))
         if row is None:
             return None
-        return _driver_row(row), member_refs(row[10])
+        return user_from_driver_row(row), member_refs(row[10])
 
     def deleted_name(
         self, *, user_id: str | None, user_names: list[str], external_id: str | None
@@ -498,7 +499,7 @@ class UserStore:
             total = 0 if row is None else 1
             if limit <= 0 or offset >= total:
                 return Page(total=total, rows=[])
-            return Page(total=total, rows=[_driver_row(row)])
+            return Page(total=total, rows=[user_from_driver_row(row)])
         total, rows = select_page(
             self._conn,
             USER,
