@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--database-url", help="scimgate's database (default: a fresh SQLite file)")
     add("--workers", type=_positive, default=1, help="scimgate worker processes [1]")
     add("--seed", type=int, default=7, help="random seed (same requests on every server)")
+    add(
+        "--reference-tree",
+        type=Path,
+        help="serve the scimgate package in this directory (an older tree's src/) in"
+        " scim2-server's column, so that 'ref / sg' reads before ÷ after",
+    )
     scale = parser.add_argument_group("--scale mode (not run in CI)")
     scale.add_argument("--scale", action="store_true", help="measure growth with tenant size")
     scale.add_argument("--tenant-sizes", type=_sizes, default=[1000, 10_000, 100_000])
@@ -128,7 +134,18 @@ def _servers(args: argparse.Namespace, workdir: Path) -> Iterator[list[Server]]:
     started: list[Server] = []
     try:
         # scim2-server first: it loads while scimgate's CLI steps run.
-        if REFERENCE in wanted:
+        if REFERENCE in wanted and args.reference_tree is not None:
+            # Another scimgate tree in the reference column: before ÷ after in one run.
+            started.append(
+                start_scimgate(
+                    workdir,
+                    database_url=args.database_url,
+                    workers=args.workers,
+                    source=args.reference_tree,
+                    name=REFERENCE,
+                )
+            )
+        elif REFERENCE in wanted:
             started.append(start_reference(workdir))
         if FLOOR in wanted:
             started.append(start_floor(workdir))

@@ -129,13 +129,25 @@ def _cli_json(command: list[str], env: dict[str, str]) -> dict[str, Any]:
 
 
 def start_scimgate(
-    workdir: Path, *, database_url: str | None, workers: int, api_key: bool = False
+    workdir: Path,
+    *,
+    database_url: str | None,
+    workers: int,
+    api_key: bool = False,
+    source: Path | None = None,
+    name: str = "scimgate",
 ) -> Server:
     """Migrate, create a fresh tenant and token (and, if asked, a host-API key) through
     the CLI, then launch the server.
 
+    ``source``: serve the ``scimgate`` package found in that directory (an exported older
+    tree's ``src``) instead of the installed one, under ``name``, with its own database.
+
     Returns without waiting for it: call ``wait_ready``.
     """
+    if source is not None:
+        workdir = workdir / name
+        workdir.mkdir(exist_ok=True)
     port = free_port()
     url = database_url or f"sqlite:///{workdir / 'scimgate.db'}"
     env = {
@@ -145,6 +157,8 @@ def start_scimgate(
         "SCIMGATE_DEV_MODE": "1",
         "SCIMGATE_LOG_LEVEL": "WARNING",
     }
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     cli = _scimgate_command()
     _cli_json([cli, "db", "upgrade"], env)
     # A fresh slug per run, so a shared PostgreSQL database never mixes runs.
@@ -166,7 +180,7 @@ def start_scimgate(
             start_new_session=True,
         )
     server = Server(
-        name="scimgate",
+        name=name,
         endpoint=Endpoint(HOST, port, token["token"]),
         base_path=f"/scim/v2/{slug}",
         process=process,
@@ -175,7 +189,12 @@ def start_scimgate(
         tenant_id=int(tenant["id"]),
         api_key=key.get("key"),
         ready_path="/healthz",
-        details={"database": url.split(":", 1)[0], "workers": workers, "tenant": slug},
+        details={
+            "database": url.split(":", 1)[0],
+            "workers": workers,
+            "tenant": slug,
+            **({"source": str(source)} if source is not None else {}),
+        },
     )
     if url.startswith("postgresql"):
         server.backends = BackendCpu(url)
