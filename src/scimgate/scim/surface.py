@@ -54,7 +54,7 @@ def _table(routes: Sequence[BaseRoute]) -> tuple[dict[str, _Target], dict[str, _
         if not isinstance(route, Route):
             continue
         parts = route.path.split("/")  # "", "Users"[, "{id}"]
-        if len(parts) == 2 and parts[1] and parts[1][0].isupper():
+        if len(parts) == 2:
             collections[parts[1]] = _Target(route)
         elif len(parts) == 3 and parts[2] == "{id}":
             resources[parts[1]] = _Target(route)

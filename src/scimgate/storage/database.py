@@ -87,18 +87,14 @@ class Database:
     def find_token(self, secret_hash: str) -> FoundToken | None:
         """The token with this hash and its tenant, read outside any unit of work.
 
-        Every SCIM request starts here, so it skips the ``Connection`` and the
-        transaction: one SELECT on a pooled driver connection is a consistent
-        read on its own (SQLite runs it in autocommit; psycopg's implicit
-        transaction is rolled back when the pool takes the connection back).
+        Every SCIM request without a cached token starts here, so it skips the
+        ``Connection`` and the transaction: one SELECT on a pooled driver
+        connection in autocommit, as the single-statement reads (``reads``).
         That is an order of magnitude cheaper than ``directory()`` plus a Core
         select (bench/README.md, "Figures behind the code").
         """
-        raw = self.engine.raw_connection()
-        try:
-            return find_token(raw.driver_connection, self.dialect == "sqlite", secret_hash)
-        finally:
-            raw.close()
+        with self._driver() as driver:
+            return find_token(driver, self.dialect == "sqlite", secret_hash)
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
