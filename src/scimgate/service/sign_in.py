@@ -376,7 +376,7 @@ def _update(
         external_id=row.external_id,
         display_name=display_name,
         active=row.active,
-        current_user_name=row.user_name,
+        current=row,
     ):
         raise SsoRejected("conflict", "the user changed during the sign-in; sign in again")
     updated = replace(row, doc=doc, version=row.version + 1, last_modified=now)

@@ -236,7 +236,7 @@ def _write(
         doc=doc,
         enabled=enabled,
         deactivation_reason=reason,
-        current_user_name=row.user_name,
+        current=row,
         **columns,
     ):
         return None
