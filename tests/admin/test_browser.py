@@ -6,7 +6,6 @@ Skipped only when Debian's chromium is not installed (``.ci/run`` installs it).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,17 +17,10 @@ from scimgate.service import admins, tenants, tokens
 from scimgate.storage.database import Database
 from scimgate.storage.migrate import upgrade
 from tests.admin.conftest import PASSWORD
+from tests.browser import DOC_IMAGES, Page, chromium_page, csp_blocked, expect, needs_chromium, shot
 from tests.live import LiveServer, live_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium"
-)
-
-if CHROMIUM.exists():
-    from playwright.sync_api import Page, expect, sync_playwright
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -45,23 +37,8 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[Page]:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            viewport={"width": 1366, "height": 900},
-        )
-        browser.grant_permissions(["clipboard-read", "clipboard-write"])
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
-
-
-def _shot(page: Page, name: str) -> None:
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    with chromium_page(tmp_path / "chromium-profile", width=1366) as page:
+        yield page
 
 
 def _reload_until(page: Page, text: str, selector: str, seconds: float = 10) -> None:
@@ -75,33 +52,27 @@ def _reload_until(page: Page, text: str, selector: str, seconds: float = 10) -> 
 
 
 def test_connect_an_idp_from_the_scim_provisioning_page(server: LiveServer, page: Page) -> None:
-    blocked: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            blocked.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
+    blocked = csp_blocked(page)
     page.goto(f"{server.base_url}/admin/login")
-    _shot(page, "01-login")
+    shot(page, "01-login")
     page.get_by_label("Email").fill("ops@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Tenants")).to_be_visible()
-    _shot(page, "02-tenants")
+    shot(page, "02-tenants")
 
     page.get_by_role("link", name="SCIM Provisioning").click()
     expect(page.locator("#state")).to_have_text("not configured")
     expect(page.locator("#endpoint")).to_have_text(f"{server.base_url}/scim/v2/acme")
     page.get_by_role("button", name="Copy the SCIM endpoint").click()
     expect(page.get_by_role("button", name="Copy the SCIM endpoint")).to_have_text("Copied")
-    _shot(page, "03-scim-provisioning-empty")
+    shot(page, "03-scim-provisioning-empty")
 
     page.get_by_label("Token name").fill("Okta production")
     page.get_by_role("button", name="Generate token").click()
     expect(page.get_by_test_id("new-token")).to_contain_text("cannot be shown again")
     secret = page.locator("#new-token").inner_text().strip()
-    _shot(page, "04-token-generated")
+    shot(page, "04-token-generated")
 
     headers = {"Authorization": f"Bearer {secret}", "User-Agent": "Okta SCIM Client 1.0.0"}
     created = httpx2.post(
@@ -117,15 +88,15 @@ def test_connect_an_idp_from_the_scim_provisioning_page(server: LiveServer, page
     expect(page.get_by_test_id("status")).to_contain_text("Okta")
     expect(page.get_by_test_id("events")).to_contain_text("create: active, userName")
     assert secret not in page.content()  # shown once only
-    _shot(page, "05-scim-provisioning-healthy")
+    shot(page, "05-scim-provisioning-healthy")
 
     page.get_by_role("link", name="How to connect Okta").click()
     expect(page.get_by_role("heading", name="Connect Okta", exact=True)).to_be_visible()
     expect(page.get_by_test_id("guide").locator("table").first).to_be_visible()
-    _shot(page, "05b-setup-guide-okta")
+    shot(page, "05b-setup-guide-okta")
     page.goto(f"{server.base_url}/admin/")
     expect(page.get_by_test_id("state-acme")).to_have_text("healthy")
-    _shot(page, "05c-tenants-with-status")
+    shot(page, "05c-tenants-with-status")
 
     _map_a_group_and_see_the_role_change(server, page, headers, created.json()["id"])
 
@@ -137,14 +108,14 @@ def test_connect_an_idp_from_the_scim_provisioning_page(server: LiveServer, page
     page.reload()
     expect(page.locator("#state")).to_have_text("not configured")
     _reload_until(page, "401", "[data-testid=events]")
-    _shot(page, "06-token-revoked")
+    shot(page, "06-token-revoked")
 
     page.get_by_role("link", name="Audit log").click()
     page.get_by_label("Outcome").select_option("failure")
     page.get_by_role("button", name="Filter").click()
     expect(page.get_by_test_id("audit")).to_contain_text("The bearer token has been revoked")
     expect(page.get_by_test_id("audit")).not_to_contain_text("201")
-    _shot(page, "10-audit-log")
+    shot(page, "10-audit-log")
     assert blocked == [], "the content security policy blocked part of the console"
 
 
@@ -162,11 +133,11 @@ def _map_a_group_and_see_the_role_change(
     page.get_by_role("button", name="Add rule").click()
     expect(page.get_by_test_id("rules")).to_contain_text("Engineering")
     expect(page.get_by_test_id("rules").locator("tbody tr").first).to_contain_text("1")
-    _shot(page, "07-role-mapping")
+    shot(page, "07-role-mapping")
 
     page.get_by_role("link", name="Users").click()
     expect(page.get_by_test_id("users")).to_contain_text("tenant_admin")
-    _shot(page, "08-users")
+    shot(page, "08-users")
     other = {"userName": "zoe@example.com", "active": True}
     assert httpx2.post(f"{server.scim_url('acme')}/Users", json=other, headers=headers).is_success
     page.get_by_role("searchbox", name="Search users").fill("BJ")
@@ -174,19 +145,10 @@ def _map_a_group_and_see_the_role_change(
     expect(page.get_by_test_id("users")).to_contain_text("bjensen@example.com")
     expect(page.get_by_test_id("users")).not_to_contain_text("zoe@example.com")
     expect(page.get_by_role("searchbox", name="Search users")).to_have_value("BJ")
-    _shot(page, "08b-users-search")
+    shot(page, "08b-users-search")
     page.get_by_role("link", name="Groups").click()
     expect(page.get_by_test_id("groups")).to_contain_text("Engineering")
-    _shot(page, "09-groups")
-
-
-# The doctor's screenshots in the docs are refreshed with SCIMGATE_DOC_IMAGES=1; other runs
-# write them beside the rest, so that running the suite leaves the checkout as it was.
-DOC_IMAGES = (
-    Path(__file__).resolve().parents[2] / "docs" / "images"
-    if os.environ.get("SCIMGATE_DOC_IMAGES") == "1"
-    else SCREENSHOTS
-)
+    shot(page, "09-groups")
 
 
 @pytest.fixture
@@ -238,7 +200,7 @@ def test_the_doctor_explains_three_problems_on_the_provisioning_page(
     expect(doctor).to_contain_text("the base URL was pasted twice")
     expect(doctor).to_contain_text("Okta tries to create 'Ada@example.com'")
     expect(doctor).not_to_contain_text("globex")
-    _shot(page, "11-connection-doctor")
+    shot(page, "11-connection-doctor")
     DOC_IMAGES.mkdir(parents=True, exist_ok=True)
     for rule, name in (
         ("token_of_another_tenant", "doctor-token-of-another-tenant"),

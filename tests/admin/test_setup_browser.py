@@ -8,7 +8,6 @@ Skipped only when Debian's chromium is not installed (``.ci/run`` installs it).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,26 +21,13 @@ from scimgate.service.clock import utcnow
 from scimgate.storage.database import Database
 from scimgate.storage.migrate import upgrade
 from scimgate.storage.tables import setup_links as setup_links_table
+from tests.browser import DOC_IMAGES, Page, chromium_page, csp_blocked, expect, needs_chromium, shot
 from tests.idps.simplesamlphp import running_simplesamlphp, skip_or_fail_without_simplesamlphp
 from tests.live import LiveServer, live_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 OKTA = {"User-Agent": "Okta SCIM Client 1.0.0"}
-# The screenshots the docs show are written there only with SCIMGATE_DOC_IMAGES=1; other runs
-# write them beside the rest, so that running the suite leaves the checkout as it was.
-DOC_IMAGES = (
-    Path(__file__).resolve().parents[2] / "docs" / "images"
-    if os.environ.get("SCIMGATE_DOC_IMAGES") == "1"
-    else SCREENSHOTS
-)
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium"
-)
-
-if CHROMIUM.exists():
-    from playwright.sync_api import Page, expect, sync_playwright
+pytestmark = needs_chromium
 
 
 @dataclass
@@ -71,38 +57,12 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
 
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[Page]:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            viewport={"width": 1280, "height": 900},
-        )
-        browser.grant_permissions(["clipboard-read", "clipboard-write"])
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
-
-
-def _shot(page: Page, name: str) -> None:
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def _blocked_by_csp(page: Page) -> list[str]:
-    blocked: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            blocked.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    return blocked
+    with chromium_page(tmp_path / "chromium-profile", width=1280) as page:
+        yield page
 
 
 def test_an_it_admin_connects_okta_with_only_the_link(setup: Setup, page: Page) -> None:
-    blocked = _blocked_by_csp(page)
+    blocked = csp_blocked(page)
     link = setup.link()
     page.goto(link)
     expect(page.get_by_role("heading", name="Connect your identity provider")).to_be_visible()
@@ -117,7 +77,7 @@ def test_an_it_admin_connects_okta_with_only_the_link(setup: Setup, page: Page) 
     token = page.locator("#new-token").inner_text().strip()
     for key in ("token_accepted", "user_created", "group_pushed", "member_added"):
         expect(page.locator(f'[data-check="{key}"]')).to_have_class("waiting")
-    _shot(page, "setup-okta")
+    shot(page, "setup-okta")
 
     # The IdP: Okta's test call, an assignment, a pushed group, then its members.
     headers = {**OKTA, "Authorization": f"Bearer {token}"}
@@ -144,7 +104,7 @@ def test_an_it_admin_connects_okta_with_only_the_link(setup: Setup, page: Page) 
     assert added.is_success
     expect(page.locator('[data-check="member_added"]')).to_have_class("ok", timeout=15_000)
     expect(page.locator("#setup-done")).to_be_visible()
-    _shot(page, "setup-green")
+    shot(page, "setup-green")
 
     page.reload()
     assert token not in page.content()  # shown once only
@@ -163,7 +123,7 @@ def test_the_entra_steps_carry_this_tenants_scim_and_sso_values(setup: Setup, pa
     expect(page.get_by_text("Reply URL (Assertion Consumer Service URL)")).to_be_visible()
     expect(page.get_by_test_id("attributes")).to_contain_text("userPrincipalName")
     expect(page.locator('[data-check="sso_signin"]')).to_have_class("waiting")
-    _shot(page, "setup-entra")
+    shot(page, "setup-entra")
     page.get_by_role("link", name="OpenID Connect").click()
     expect(page.locator("#sso-oidc-redirect")).to_have_text(f"{base}/sso/acme/oidc/callback")
     expect(page.get_by_text("Token configuration → Add groups claim")).to_be_visible()
@@ -177,7 +137,7 @@ def test_expired_and_revoked_links_are_refused(setup: Setup, page: Page) -> None
     assert response is not None
     assert response.status == 403
     expect(page.get_by_test_id("refused")).to_contain_text("revoked")
-    _shot(page, "setup-revoked")
+    shot(page, "setup-revoked")
 
     expired = setup_links.create_link(setup.db, acme)
     with setup.db.engine.begin() as conn:
@@ -190,7 +150,7 @@ def test_expired_and_revoked_links_are_refused(setup: Setup, page: Page) -> None
     assert response is not None
     assert response.status == 410
     expect(page.get_by_test_id("refused")).to_contain_text("expired")
-    _shot(page, "setup-expired")
+    shot(page, "setup-expired")
 
 
 def test_the_links_session_reaches_no_other_tenant_and_not_the_console(
@@ -217,7 +177,7 @@ def test_an_it_admin_connects_okta_sign_in_through_a_real_saml_idp(
     """The link's SSO half with SimpleSAMLphp as "Okta": its metadata uploaded through the
     wizard, alice signed in through its own login form, and the check turned green."""
     skip_or_fail_without_simplesamlphp()
-    blocked = _blocked_by_csp(page)
+    blocked = csp_blocked(page)
     with running_simplesamlphp(tmp_path / "simplesamlphp") as idp:
         page.goto(setup.link(scopes="sso"))
         page.get_by_role("link", name="Okta", exact=True).click()
@@ -252,7 +212,7 @@ def test_an_it_admin_connects_okta_sign_in_through_a_real_saml_idp(
         assert page.url.startswith(f"{setup.server.base_url}/setup/tenants/acme/sso/tested?")
         expect(page.locator('[data-check="sso_signin"]')).to_have_class("ok")
         expect(page.locator("#setup-done")).to_be_visible()  # an SSO-only link is done
-        _shot(page, "setup-sso-tested")
+        shot(page, "setup-sso-tested")
     [listed] = setup_links.list_links(setup.db, tenants.get_tenant(setup.db, "acme"))
     assert listed.state(utcnow()) == "done"
     assert blocked == [], "the content security policy blocked part of the setup page"

@@ -13,7 +13,6 @@ when Debian's chromium is missing, or an IdP is (unless
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from scimgate.service.sealing import SSO_CLIENT_SECRET, SSO_SP_KEY, Keyring
 from scimgate.storage.database import Database
 from scimgate.storage.migrate import upgrade
 from tests.admin.conftest import PASSWORD
+from tests.browser import DOC_IMAGES, Page, chromium_page, expect, needs_chromium, shot
 from tests.idps.keys import make_key_pair
 from tests.idps.oidc_op import RunningOp, registered_client, running_op
 from tests.idps.simplesamlphp import (
@@ -42,21 +42,9 @@ from tests.idps.simplesamlphp import (
 )
 from tests.live import LiveServer, live_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-DOC_IMAGES = (
-    Path(__file__).resolve().parents[2] / "docs" / "images"
-    if os.environ.get("SCIMGATE_DOC_IMAGES") == "1"
-    else SCREENSHOTS
-)
 OIDC_SECRET = "acme-browser-secret-for-tests-only-0123"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium"
-)
-
-if CHROMIUM.exists():
-    from playwright.sync_api import Page, expect, sync_playwright
+pytestmark = needs_chromium
 
 
 class _HostApp(BaseHTTPRequestHandler):
@@ -140,24 +128,9 @@ def idp(tmp_path: Path) -> Iterator[SimpleSamlPhp]:
 
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[Page]:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     DOC_IMAGES.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            viewport={"width": 1366, "height": 900},
-        )
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
-
-
-def _shot(page: Page, name: str, *, doc: bool = False) -> None:
-    folder = DOC_IMAGES if doc else SCREENSHOTS
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    with chromium_page(tmp_path / "chromium-profile", width=1366, clipboard=False) as page:
+        yield page
 
 
 def _code(world: World, page: Page) -> str:
@@ -221,7 +194,7 @@ def test_saml_sign_in_through_simplesamlphp_then_the_consoles_test_sign_in(
     assert world.user_names() == ["alice@example.test"]  # made by JIT
 
     _console(world, page)
-    _shot(page, "sso-page", doc=True)
+    shot(page, "sso-page", doc=True)
     page.get_by_test_id(f"test-sign-in-{connection.id}").click()
     # SimpleSAMLphp remembers alice: the test comes straight back to the console.
     page.wait_for_url("**/sso/*/tests/*")
@@ -239,7 +212,7 @@ def test_saml_sign_in_through_simplesamlphp_then_the_consoles_test_sign_in(
     ):
         expect(checks).to_contain_text(words)
     assert checks.locator("li[data-state=passed]").count() == 8
-    _shot(page, "sso-test-sign-in-passed", doc=True)
+    shot(page, "sso-test-sign-in-passed", doc=True)
 
     # The IdP's certificate in the connection is wrong (say, rotated at the IdP only).
     other = make_key_pair("not-the-idp.example.test")
@@ -255,7 +228,7 @@ def test_saml_sign_in_through_simplesamlphp_then_the_consoles_test_sign_in(
     failed = page.locator("[data-testid=trial-checks] li[data-state=failed]")
     expect(failed).to_have_count(1)
     expect(failed).to_contain_text("Signature")
-    _shot(page, "sso-test-sign-in-failed", doc=True)
+    shot(page, "sso-test-sign-in-failed", doc=True)
     assert world.user_names() == ["alice@example.test"]  # tests change nobody
 
     page.goto(f"{world.server.base_url}/admin/tenants/acme/sso")
@@ -263,7 +236,7 @@ def test_saml_sign_in_through_simplesamlphp_then_the_consoles_test_sign_in(
     expect(sign_ins).to_contain_text("test: refused, the signature does not verify")
     expect(sign_ins).to_contain_text("test: every check passed")
     expect(sign_ins).to_contain_text("signed in")
-    _shot(page, "sso-latest-sign-ins")
+    shot(page, "sso-latest-sign-ins")
 
 
 @pytest.fixture
@@ -298,7 +271,7 @@ def test_oidc_sign_in_through_the_providers_login_then_the_consoles_test_sign_in
     page.fill("input[name=password]", "any")
     page.locator("button[type=submit]").first.click()
     page.wait_for_selector("button[type=submit]")
-    _shot(page, "sso-oidc-consent")
+    shot(page, "sso-oidc-consent")
     page.locator("button[type=submit]").first.click()  # consent
     profile = world.profile(_code(world, page))
     assert profile["email"] == "alice@example.test"
@@ -313,4 +286,4 @@ def test_oidc_sign_in_through_the_providers_login_then_the_consoles_test_sign_in
     expect(checks).to_contain_text("ID token")
     expect(checks).to_contain_text("matches the existing user 'alice@example.test'")
     assert checks.locator("li[data-state=passed]").count() == 5
-    _shot(page, "sso-oidc-test-sign-in-passed")
+    shot(page, "sso-oidc-test-sign-in-passed")
