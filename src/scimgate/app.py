@@ -77,6 +77,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             db, touch_interval=settings.token_touch_interval_seconds
         )
         attach_api(api, db, settings)
+        await db.open_awaited_reads()
         app.state.audit_recorder = recorder = AuditRecorder(
             db, on_unknown_tenant=app.state.metrics.unknown_tenant_requests.inc
         ).start()
@@ -96,6 +97,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             recorder.stop()
             if worker is not None:
                 worker.stop()
+            await db.close_awaited_reads()
             if owned:
                 db.dispose()
 

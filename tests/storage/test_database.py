@@ -111,7 +111,7 @@ def test_a_refused_credential_check_rolls_back_and_returns_a_clean_connection(
 
     with db.tenant(tenant.id) as repo:
         generation = repo.credentials_generation()
-    checked = CheckedDatabase(db, refuse, lambda generation: None)
+    checked = CheckedDatabase(db, refuse, lambda generation: None, lambda generation: None)
     with pytest.raises(Boom), checked.tenant(tenant.id, write=True):
         pass
     assert _pooled_drivers_in_transaction(db) == [False]

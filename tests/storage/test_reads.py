@@ -3,14 +3,19 @@ one statement each, the tenant's credentials generation alongside, and only this
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import pytest
 
 from scimgate.model.entities import Tenant
 from scimgate.storage.database import CheckedDatabase, Database
+from scimgate.storage.reads import AwaitedReads
+
+T = TypeVar("T")
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -107,7 +112,7 @@ def test_unknown_ids_and_nul_are_not_found(db: Database, acme: Tenant) -> None:
 def test_the_generation_comes_with_every_read(db: Database, acme: Tenant) -> None:
     user = _user(db, acme, "bjensen")
     seen: list[int | None] = []
-    checked = CheckedDatabase(db, lambda repo: None, seen.append)
+    checked = CheckedDatabase(db, lambda repo: None, seen.append, seen.append)
     with db.tenant(acme.id) as repo:
         generation = repo.credentials_generation()
     with checked.reads(acme.id) as reads:
@@ -135,3 +140,97 @@ def test_reads_leave_the_connection_outside_any_transaction(db: Database, acme: 
             assert driver.autocommit is False
     finally:
         raw.close()
+
+
+def _awaited(db: Database, tenant_id: int, read: Callable[[AwaitedReads], Awaitable[T]]) -> T:
+    """``read`` on ``db.awaited_reads``, on an event loop of its own (opened and closed here)."""
+
+    async def run() -> T:
+        await db.open_awaited_reads()
+        try:
+            async with db.awaited_reads(tenant_id) as reads:
+                return await read(reads)
+        finally:
+            await db.close_awaited_reads()
+
+    return asyncio.run(run())
+
+
+def test_awaited_reads_give_what_the_reads_give(db: Database, acme: Tenant) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("awaited reads are PostgreSQL's; SQLite's reads run inline on the loop")
+    user = _user(db, acme, "bjensen")
+    group = _group(db, acme, "Staff", [user])
+    _group(db, acme, "alpha", [user])
+
+    async def everything(reads: AwaitedReads) -> list[object]:
+        return [
+            await reads.user(user, groups=True),
+            await reads.user(user, groups=False),
+            await reads.user_named("bjensen", groups=True),
+            await reads.group(group),
+            await reads.user(str(uuid.uuid4()), groups=True),
+            await reads.user("bad\x00id", groups=True),
+            await reads.user_named("no\x00body", groups=False),
+            await reads.group("bad\x00id"),
+        ]
+
+    with db.reads(acme.id) as reads:
+        expected = [
+            reads.user(user, groups=True),
+            reads.user(user, groups=False),
+            reads.user_named("bjensen", groups=True),
+            reads.group(group),
+            None,
+            None,
+            None,
+            None,
+        ]
+    assert expected[0] is not None
+    assert expected[3] is not None
+    assert _awaited(db, acme.id, everything) == expected
+    assert _awaited(db, acme.id + 1000, lambda reads: reads.user(user, groups=True)) is None
+
+
+def test_awaited_reads_bring_the_generation(db: Database, acme: Tenant) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("awaited reads are PostgreSQL's; SQLite's reads run inline on the loop")
+    user = _user(db, acme, "bjensen")
+    seen: list[int | None] = []
+    refused: list[int | None] = []
+    checked = CheckedDatabase(db, lambda repo: None, refused.append, seen.append)
+    with db.tenant(acme.id) as repo:
+        generation = repo.credentials_generation()
+    assert _awaited(checked, acme.id, lambda reads: reads.user(user, groups=True)) is not None
+    assert _awaited(checked, acme.id, lambda reads: reads.group(str(uuid.uuid4()))) is None
+    assert seen == [generation, generation]
+    assert refused == []  # the awaited hook, not the one that may look the token up
+
+
+def test_a_dropped_awaited_connection_is_replaced_before_use(db: Database, acme: Tenant) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("awaited reads are PostgreSQL's; SQLite's reads run inline on the loop")
+    user = _user(db, acme, "bjensen")
+
+    async def run() -> list[bool]:
+        await db.open_awaited_reads()
+        try:
+            found = []
+            for _ in range(2):
+                async with db.awaited_reads(acme.id) as reads:
+                    found.append(await reads.user(user, groups=False) is not None)
+                # The server ends the pool's session (a restart, an idle timeout): the
+                # next read must get a live connection, not the error.
+                with db.engine.connect() as conn:
+                    ended = conn.exec_driver_sql(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE application_name = '' AND pid <> pg_backend_pid()"
+                        " AND datname = current_database() AND state = 'idle'"
+                    ).fetchall()
+                assert ended, "no idle session to end"
+                await asyncio.sleep(0.05)
+            return found
+        finally:
+            await db.close_awaited_reads()
+
+    assert asyncio.run(run()) == [True, True]

@@ -62,6 +62,22 @@ class ScimContext:
             return fn(*args, **kwargs)
         return await run_in_threadpool(fn, *args, **kwargs)
 
+    async def read(
+        self,
+        fn: Callable[P, T],
+        awaited: Callable[P, Awaitable[T | None]] | None,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """A read that ``awaited`` may answer on the event loop, without the worker thread
+        ``run`` takes on PostgreSQL (``Database.awaited_reads``); ``fn`` answers when it
+        cannot (None, no awaited form, or SQLite, whose calls run inline anyway)."""
+        if awaited is not None and not self.inline_db and self.scope.db.awaits_reads():
+            found = await awaited(*args, **kwargs)
+            if found is not None:
+                return found
+        return await self.run(fn, *args, **kwargs)
+
     async def confirm(self) -> None:
         """Check a cached token on its own if no tenant transaction of the request did."""
         check = self.check
@@ -93,7 +109,9 @@ async def scim_context(request: Request) -> ScimContext:
     try:
         if check is not None:
             principal = check.principal
-            db = CheckedDatabase(db, check.confirm, check.confirm_generation)
+            db = CheckedDatabase(
+                db, check.confirm, check.confirm_generation, check.expect_generation
+            )
         elif inline:
             principal = authenticator.authenticate(slug, authorization)
         else:

@@ -132,7 +132,7 @@ async def read_only_endpoint(request: Request) -> Response:
 async def list_resources(request: Request, service: ResourceService) -> Response:
     ctx = await scim_context(request)
     query = list_query_from_params(request)
-    return _list_response(await ctx.run(service.list, ctx.scope, query))
+    return _list_response(await ctx.read(service.list, service.await_lookup, ctx.scope, query))
 
 
 async def search_resources(request: Request, service: ResourceService) -> Response:
@@ -164,8 +164,9 @@ async def create_resource(request: Request, service: ResourceService) -> Respons
 async def get_resource(request: Request, service: ResourceService) -> Response:
     ctx = await scim_context(request)
     shown = shown_params(request)
-    resource = await ctx.run(
+    resource = await ctx.read(
         service.get,
+        service.await_get,
         ctx.scope,
         request.path_params["id"],
         related=shown.wants(service.rt, service.related),

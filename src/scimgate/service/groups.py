@@ -183,11 +183,27 @@ def get_group(scope: TenantScope, group_id: str, *, related: bool = True) -> Res
         # Entra's usual lookup (excludedAttributes=members): one statement.
         with scope.db.reads(scope.tenant.id) as reads:
             row = reads.group(group_id)
-        if row is None:
-            raise GroupNotFound(f"Group {group_id} not found")
-        return render_group(row, scope.base_url, None)
+        return _found_group(scope, group_id, row)
     with scope.db.tenant(scope.tenant.id) as repo:
         return _render(repo, scope, _get_row(repo, group_id), related)
+
+
+async def await_group(
+    scope: TenantScope, group_id: str, *, related: bool = True
+) -> Resource | None:
+    """``get_group`` awaited on the event loop when one statement answers it (without the
+    members); None when it needs the unit of work."""
+    if related:
+        return None
+    async with scope.db.awaited_reads(scope.tenant.id) as reads:
+        row = await reads.group(group_id)
+    return _found_group(scope, group_id, row)
+
+
+def _found_group(scope: TenantScope, group_id: str, row: GroupRow | None) -> Resource:
+    if row is None:
+        raise GroupNotFound(f"Group {group_id} not found")
+    return render_group(row, scope.base_url, None)
 
 
 page_groups = listing.pager(

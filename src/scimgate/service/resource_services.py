@@ -16,6 +16,7 @@ be large; ``body`` (PATCH only) is whether it needs the resource at all.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -75,6 +76,20 @@ class Lookup(Protocol):
         ...
 
 
+class AwaitGet(Protocol):
+    def __call__(
+        self, scope: TenantScope, resource_id: str, /, *, related: bool = True
+    ) -> Awaitable[Resource | None]:
+        """``get`` awaited on the event loop when one statement answers it; None otherwise."""
+        ...
+
+
+class AwaitLookup(Protocol):
+    def __call__(self, scope: TenantScope, query: ListQuery) -> Awaitable[ListResult | None]:
+        """``lookup`` awaited on the event loop (its parameters named as ``list``'s)."""
+        ...
+
+
 class Delete(Protocol):
     def __call__(
         self, scope: TenantScope, resource_id: str, /, *, if_match: str | None = None
@@ -96,6 +111,10 @@ class ResourceService:
     delete: Delete
     lookup: Lookup | None = None
     """The type's common lookup, answered without a unit of work (``Database.reads``)."""
+    await_get: AwaitGet | None = None
+    await_lookup: AwaitLookup | None = None
+    """``get`` and ``lookup`` awaited on the event loop, for a database that serves such
+    reads there (PostgreSQL, ``Database.awaited_reads``); a None answer goes to the verb."""
 
     def list(self, scope: TenantScope, query: ListQuery) -> ListResult:
         if self.lookup is not None:
@@ -115,6 +134,8 @@ _USERS = ResourceService(
     patch=users.patch_user,
     delete=users.delete_user,
     lookup=users.lookup_user_name,
+    await_get=users.await_user,
+    await_lookup=users.await_user_name,
 )
 _GROUPS = ResourceService(
     rt=GROUP,
@@ -125,6 +146,7 @@ _GROUPS = ResourceService(
     replace=groups.replace_group,
     patch=groups.patch_group,
     delete=groups.delete_group,
+    await_get=groups.await_group,
 )
 
 SERVICES: tuple[ResourceService, ...] = (_USERS, _GROUPS)

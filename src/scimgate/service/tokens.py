@@ -246,6 +246,14 @@ class CredentialCheck:
                 raise StaleCredentials
         self.verified = True
 
+    def expect_generation(self, current: int | None) -> None:
+        """``confirm_generation`` for a read awaited on the event loop, which must not block
+        on a lookup: a moved generation sends the request back to start over with the
+        token looked up afresh (StaleCredentials), as a moved generation is rare."""
+        if current != self._verified.generation:
+            raise StaleCredentials
+        self.verified = True
+
     def confirm_alone(self) -> None:
         """Check the token on its own (a request that opened no tenant transaction)."""
         if not self.verified:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from scimgate.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
@@ -26,6 +26,7 @@ from scimgate.service.resources import Resource, check_if_match, render_user, wi
 from scimgate.service.scope import TenantScope
 from scimgate.storage.events import NewEvent
 from scimgate.storage.filters import user_name_equals
+from scimgate.storage.reads import FoundUser
 from scimgate.storage.repository import TenantRepository
 from scimgate.storage.rows import MemberRef, UserRow
 
@@ -119,6 +120,17 @@ def create_user(scope: TenantScope, payload: dict[str, Any], *, related: bool = 
 def get_user(scope: TenantScope, user_id: str, *, related: bool = True) -> Resource:
     with scope.db.reads(scope.tenant.id) as reads:
         found = reads.user(user_id, groups=related)
+    return _found_user(scope, user_id, found)
+
+
+async def await_user(scope: TenantScope, user_id: str, *, related: bool = True) -> Resource:
+    """``get_user`` awaited on the event loop (``Database.awaited_reads``)."""
+    async with scope.db.awaited_reads(scope.tenant.id) as reads:
+        found = await reads.user(user_id, groups=related)
+    return _found_user(scope, user_id, found)
+
+
+def _found_user(scope: TenantScope, user_id: str, found: FoundUser | None) -> Resource:
     if found is None:
         raise UserNotFound(f"User {user_id} not found")
     return render_user(found.row, scope.base_url, found.groups)
@@ -134,9 +146,16 @@ page_users = listing.pager(
 """One page of users for a list or search (see ``listing.Pager``)."""
 
 
-def lookup_user_name(scope: TenantScope, query: ListQuery) -> ListResult | None:
-    """``filter=userName eq "…"``, how every IdP looks a user up before creating it, in one
-    statement (``Database.reads``); None for any other query, which is paged as usual."""
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    user_name_lower: str
+    groups: bool  # whether the response shows the user's groups
+    offset: int
+    limit: int
+
+
+def _lookup(scope: TenantScope, query: ListQuery) -> _Lookup | None:
+    """What a ``userName eq "…"`` query asks for; None for any other query."""
     if query.filter is None or query.sort_by is not None or query.sort_order is not None:
         return None
     expr = listing.parse(scope, query.filter)
@@ -145,13 +164,38 @@ def lookup_user_name(scope: TenantScope, query: ListQuery) -> ListResult | None:
         return None
     offset, limit = listing.window(scope, query)
     groups = wants(USER, query.attributes, query.excluded, "groups")
+    return _Lookup(lowered, groups, offset, limit)
+
+
+def lookup_user_name(scope: TenantScope, query: ListQuery) -> ListResult | None:
+    """``filter=userName eq "…"``, how every IdP looks a user up before creating it, in one
+    statement (``Database.reads``); None for any other query, which is paged as usual."""
+    lookup = _lookup(scope, query)
+    if lookup is None:
+        return None
     with scope.db.reads(scope.tenant.id) as reads:
-        found = reads.user_named(lowered, groups=groups)
+        found = reads.user_named(lookup.user_name_lower, groups=lookup.groups)
+    return _lookup_result(scope, query, lookup, found)
+
+
+async def await_user_name(scope: TenantScope, query: ListQuery) -> ListResult | None:
+    """``lookup_user_name`` awaited on the event loop (``Database.awaited_reads``)."""
+    lookup = _lookup(scope, query)
+    if lookup is None:
+        return None
+    async with scope.db.awaited_reads(scope.tenant.id) as reads:
+        found = await reads.user_named(lookup.user_name_lower, groups=lookup.groups)
+    return _lookup_result(scope, query, lookup, found)
+
+
+def _lookup_result(
+    scope: TenantScope, query: ListQuery, lookup: _Lookup, found: FoundUser | None
+) -> ListResult:
     total = 0 if found is None else 1
-    shown = [] if found is None or limit <= 0 or offset >= total else [found]
+    shown = [] if found is None or lookup.limit <= 0 or lookup.offset >= total else [found]
     return ListResult(
         total=total,
-        start_index=offset + 1,
+        start_index=lookup.offset + 1,
         resources=[
             project(
                 render_user(f.row, scope.base_url, f.groups).body,

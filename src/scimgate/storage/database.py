@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 
 from scimgate.storage.directory import Directory, FoundToken, find_token
-from scimgate.storage.engine import SQLITE_IMMEDIATE, make_engine
-from scimgate.storage.reads import TenantReads
+from scimgate.storage.engine import SQLITE_IMMEDIATE, make_engine, socket_is_quiet
+from scimgate.storage.reads import AwaitedReads, TenantReads
 from scimgate.storage.repository import TenantRepository
 
 
@@ -25,8 +26,13 @@ class Database:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        # Told the tenant's credentials generation after each single-statement read.
+        # Told the tenant's credentials generation after each single-statement read,
+        # and after each awaited one (which must not block the event loop).
         self._on_generation: Callable[[int | None], None] | None = None
+        self._on_awaited_generation: Callable[[int | None], None] | None = None
+        # PostgreSQL: asyncio connection pools for awaited reads, one per event loop
+        # that opened one (open_awaited_reads).
+        self._awaited: dict[asyncio.AbstractEventLoop, Any] = {}
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
@@ -84,6 +90,56 @@ class Database:
         finally:
             raw.close()
 
+    async def open_awaited_reads(self) -> None:
+        """On PostgreSQL, open this event loop's pool for ``awaited_reads``; nothing on SQLite,
+        whose reads run inline on the loop anyway."""
+        if self.dialect != "postgresql":
+            return
+        import orjson
+        import psycopg
+        from psycopg.adapt import AdaptersMap
+        from psycopg.types.json import set_json_loads
+        from psycopg_pool import AsyncConnectionPool
+
+        # JSON decoded as the engine's connections decode it.
+        adapters = AdaptersMap(psycopg.adapters)
+        set_json_loads(orjson.loads, adapters)
+        size = self.engine.pool.size()  # type: ignore[attr-defined]
+        pool = AsyncConnectionPool(
+            self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+            min_size=1,
+            max_size=size,
+            kwargs={"autocommit": True, "context": adapters},
+            check=_check_awaited,
+            # Waiting for a connection: a database that cannot be reached answers the
+            # request with an error after this long instead of holding it.
+            timeout=10.0,
+            open=False,
+            name="scimgate-awaited-reads",
+        )
+        await pool.open()
+        self._awaited[asyncio.get_running_loop()] = pool
+
+    async def close_awaited_reads(self) -> None:
+        pool = self._awaited.pop(asyncio.get_running_loop(), None)
+        if pool is not None:
+            await pool.close()
+
+    def awaits_reads(self) -> bool:
+        """Whether ``awaited_reads`` can serve on the running event loop."""
+        try:
+            return asyncio.get_running_loop() in self._awaited
+        except RuntimeError:  # no running loop
+            return False
+
+    @asynccontextmanager
+    async def awaited_reads(self, tenant_id: int) -> AsyncIterator[AwaitedReads]:
+        """``reads`` awaited on the event loop (PostgreSQL, once ``open_awaited_reads`` ran on
+        this loop): no worker thread, one round trip, autocommit."""
+        pool = self._awaited[asyncio.get_running_loop()]
+        async with pool.connection() as conn:
+            yield AwaitedReads(conn, tenant_id, self._on_awaited_generation)
+
     def find_token(self, secret_hash: str) -> FoundToken | None:
         """The token with this hash and its tenant, read outside any unit of work.
 
@@ -114,8 +170,18 @@ class CheckedDatabase(Database):
         db: Database,
         confirm: Callable[[TenantRepository], None],
         confirm_generation: Callable[[int | None], None],
+        expect_generation: Callable[[int | None], None],
     ) -> None:
         super().__init__(db.engine)
+        self._awaited = db._awaited
         self._confirm = confirm
         # Single-statement reads carry the generation in their own row instead.
         self._on_generation = confirm_generation
+        self._on_awaited_generation = expect_generation
+
+
+async def _check_awaited(conn: Any) -> None:
+    """The awaited pool's check of a connection before each use, as the engine's pre-ping:
+    no round trip while its socket is quiet."""
+    if not socket_is_quiet(conn.pgconn):
+        await conn.execute("SELECT 1")

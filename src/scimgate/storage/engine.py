@@ -102,31 +102,34 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> sa.Engi
     return engine
 
 
-def _quiet_socket_ping(query_ping: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    """The pool's check of a PostgreSQL connection before each use, without a round trip
-    when the connection's socket is quiet.
+def socket_is_quiet(pgconn: Any) -> bool:
+    """Whether an idle PostgreSQL connection can be taken as alive without a round trip.
 
     A server that ends a session (restart, ``pg_terminate_backend``, idle timeout) sends
     an error and closes the socket, which makes it readable; an idle, healthy session
-    receives nothing. So a quiet socket of an idle connection is taken as alive, and
-    anything else gets the dialect's usual ``SELECT 1``. A peer that vanished without a
-    word (a host crash) is found by the first statement instead, as without pre-ping.
+    receives nothing. A peer that vanished without a word (a host crash) is found by the
+    first statement instead, as without any check.
     """
     from psycopg import pq
 
+    if pgconn.status != pq.ConnStatus.OK or pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        return False
+    try:
+        readable, _, _ = select.select([pgconn.socket], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable
+
+
+def _quiet_socket_ping(query_ping: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """The pool's check of a PostgreSQL connection before each use: no round trip when
+    the connection's socket is quiet (``socket_is_quiet``), the dialect's usual
+    ``SELECT 1`` otherwise."""
+
     def ping(dbapi_connection: Any) -> bool:
         pgconn = getattr(dbapi_connection, "pgconn", None)
-        if (
-            pgconn is not None
-            and pgconn.status == pq.ConnStatus.OK
-            and pgconn.transaction_status == pq.TransactionStatus.IDLE
-        ):
-            try:
-                readable, _, _ = select.select([pgconn.socket], [], [], 0)
-            except (OSError, ValueError):
-                readable = [True]
-            if not readable:
-                return True
+        if pgconn is not None and socket_is_quiet(pgconn):
+            return True
         return query_ping(dbapi_connection)
 
     return ping

@@ -14,6 +14,11 @@ opened for (``Database.reads``), never by a caller, as in the stores.
 The generation is handed to ``on_generation`` after every read, where a
 cached credential is confirmed (``service.tokens.CredentialCheck``): the
 generation a revocation bumps is read in the same snapshot as the data.
+
+``AwaitedReads`` are the same reads on PostgreSQL, awaited on the event loop
+through an asyncio psycopg connection (``Database.awaited_reads``): a request
+that needs nothing else skips the hop to a worker thread that every other
+PostgreSQL call takes.
 """
 
 from __future__ import annotations
@@ -73,6 +78,27 @@ class FoundUser:
     groups: list[MemberRef] | None  # None: not asked for, or in no group
 
 
+def _key(value: str) -> str:
+    # No id or userName holds NUL, and PostgreSQL text refuses it: ask for one that cannot match.
+    return "" if "\x00" in value else value
+
+
+def _user_statement(by: dict[bool, _UserStatements], sqlite: bool, groups: bool) -> DriverSql:
+    statements = by[sqlite]
+    return statements.with_groups if groups else statements.alone
+
+
+def _found_user(row: Any, groups: bool) -> FoundUser | None:
+    if row is None or row[1] is None:
+        return None
+    user = user_from_driver_row(row[1:11])
+    return FoundUser(user, (member_refs(row[11]) or None) if groups else None)
+
+
+def _found_group(row: Any) -> GroupRow | None:
+    return None if row is None or row[1] is None else group_from_driver_row(row[1:])
+
+
 class TenantReads:
     """Single-statement reads of one tenant's resources (see the module docstring)."""
 
@@ -90,32 +116,54 @@ class TenantReads:
 
     def user(self, user_id: str, *, groups: bool) -> FoundUser | None:
         """The user with this id, with its groups when ``groups``."""
-        if "\x00" in user_id:  # no id holds NUL, and PostgreSQL text refuses it
-            user_id = ""
-        return self._user(_BY_ID[self._sqlite], user_id, groups)
+        return _found_user(
+            self._one(_user_statement(_BY_ID, self._sqlite, groups), user_id), groups
+        )
 
     def user_named(self, user_name_lower: str, *, groups: bool) -> FoundUser | None:
         """The user whose folded userName is ``user_name_lower`` (unique per tenant)."""
-        if "\x00" in user_name_lower:
-            user_name_lower = ""
-        return self._user(_BY_NAME[self._sqlite], user_name_lower, groups)
+        statement = _user_statement(_BY_NAME, self._sqlite, groups)
+        return _found_user(self._one(statement, user_name_lower), groups)
 
     def group(self, group_id: str) -> GroupRow | None:
         """The group with this id, without its members."""
-        if "\x00" in group_id:
-            group_id = ""
-        row = self._one(_GROUP, group_id)
-        return None if row is None or row[1] is None else group_from_driver_row(row[1:])
-
-    def _user(self, statements: _UserStatements, key: str, groups: bool) -> FoundUser | None:
-        row = self._one(statements.with_groups if groups else statements.alone, key)
-        if row is None or row[1] is None:
-            return None
-        user = user_from_driver_row(row[1:11])
-        return FoundUser(user, (member_refs(row[11]) or None) if groups else None)
+        return _found_group(self._one(_GROUP, group_id))
 
     def _one(self, statement: DriverSql, key: str) -> Any:
-        row = self._driver.execute(statement.text(self._sqlite), (key, self._tenant_id)).fetchone()
+        params = (_key(key), self._tenant_id)
+        row = self._driver.execute(statement.text(self._sqlite), params).fetchone()
+        if self._on_generation is not None:
+            self._on_generation(None if row is None else int(row[0]))
+        return row
+
+
+class AwaitedReads:
+    """``TenantReads`` on an asyncio psycopg connection in autocommit (PostgreSQL only)."""
+
+    def __init__(
+        self,
+        conn: Any,
+        tenant_id: int,
+        on_generation: Callable[[int | None], None] | None = None,
+    ) -> None:
+        self._conn = conn
+        self._tenant_id = tenant_id
+        self._on_generation = on_generation
+
+    async def user(self, user_id: str, *, groups: bool) -> FoundUser | None:
+        row = await self._one(_user_statement(_BY_ID, False, groups), user_id)
+        return _found_user(row, groups)
+
+    async def user_named(self, user_name_lower: str, *, groups: bool) -> FoundUser | None:
+        row = await self._one(_user_statement(_BY_NAME, False, groups), user_name_lower)
+        return _found_user(row, groups)
+
+    async def group(self, group_id: str) -> GroupRow | None:
+        return _found_group(await self._one(_GROUP, group_id))
+
+    async def _one(self, statement: DriverSql, key: str) -> Any:
+        cursor = await self._conn.execute(statement.postgresql, (_key(key), self._tenant_id))
+        row = await cursor.fetchone()
         if self._on_generation is not None:
             self._on_generation(None if row is None else int(row[0]))
         return row
