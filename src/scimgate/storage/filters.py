@@ -593,20 +593,23 @@ def select_page(
     )
     # The page's ids first, then their rows: the offset is skipped over index
     # entries (PostgreSQL would otherwise read every skipped row from the heap).
-    # A join, not ``id IN (...)``: PostgreSQL cannot turn an IN over a LIMITed
-    # subquery into a semi-join and may run it once per candidate row.
-    page = (
-        sa.select(table.c.id.label("page_id"))
-        .where(*conditions)
-        .order_by(*order)
-        .offset(offset)
-        .limit(limit)
-        .subquery("page")
-    )
-    query = (
-        sa.select(*columns)
-        .select_from(table.join(page, table.c.id == page.c.page_id))
-        .where(scope)
-        .order_by(*order)
-    )
+    page_ids = sa.select(table.c.id).where(*conditions).order_by(*order).offset(offset).limit(limit)
+    if conn.dialect.name == "postgresql":
+        # The ids as an array computed once, then the rows by primary key: a plan that
+        # holds without statistics. Joined to the LIMITed subquery instead, a table not
+        # yet analyzed (a tenant provisioned minutes ago) led PostgreSQL to run the
+        # subquery again for every row of the tenant (bench/README.md). An IN over it
+        # cannot become a semi-join either, and may also run once per candidate row.
+        # The tenant is in the subquery, where the ids come from; repeated outside, it
+        # would offer the planner the tenant's index to scan instead of the key.
+        ids = sa.func.array(page_ids.scalar_subquery())
+        query = sa.select(*columns).where(table.c.id == sa.any_(ids)).order_by(*order)
+    else:
+        page = page_ids.subquery("page")
+        query = (
+            sa.select(*columns)
+            .select_from(table.join(page, table.c.id == page.c.id))
+            .where(scope)
+            .order_by(*order)
+        )
     return total, list(conn.execute(query))
