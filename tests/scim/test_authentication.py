@@ -1,8 +1,11 @@
 """Every SCIM request is authenticated against the URL's tenant (RFC 6750 bearer)."""
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from datetime import timedelta
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -10,6 +13,7 @@ from starlette.testclient import TestClient
 from scimgate.app import create_app
 from scimgate.config import Settings
 from scimgate.model.entities import Tenant
+from scimgate.scim import context
 from scimgate.service import tokens as token_service
 from scimgate.service.settings import update_settings
 from scimgate.service.tenants import get_tenant, set_tenant_disabled
@@ -252,3 +256,42 @@ def test_new_tenant_settings_hold_on_the_next_request_in_every_process(
             row = repo.users.get(created.json()["id"])
         assert row is not None
         assert row.enabled is False
+
+
+def test_a_cached_token_records_its_use_once_per_interval_off_the_event_loop(
+    client: TestClient,
+    db: Database,
+    make_tenant: Callable[..., Tenant],
+    make_token: Callable[..., IssuedToken],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    make_tenant("acme")
+    headers = {"Authorization": f"Bearer {make_token('acme').secret}"}
+
+    def last_used() -> datetime | None:
+        [token] = token_service.list_tokens(db, get_tenant(db, "acme"))
+        return token.last_used_at
+
+    assert client.get("/scim/v2/acme/Users", headers=headers).status_code == 200
+    first = last_used()
+    assert first is not None
+    # Served from the cache within the interval: no second write.
+    assert client.get("/scim/v2/acme/Users", headers=headers).status_code == 200
+    assert last_used() == first
+
+    # An interval later the cached token's use is written again, and on PostgreSQL that
+    # write takes a worker thread like every other statement, never the event loop.
+    base = time.monotonic()
+    monkeypatch.setattr(token_service, "time", SimpleNamespace(monotonic=lambda: base + 61))
+    monkeypatch.setattr(token_service, "utcnow", lambda: first + timedelta(minutes=5))
+    hops: list[str] = []
+    real = context.run_in_threadpool
+
+    async def counted(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(fn, "__name__", repr(fn)))
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(context, "run_in_threadpool", counted)
+    assert client.get("/scim/v2/acme/Users", headers=headers).status_code == 200
+    assert last_used() == first + timedelta(minutes=5)
+    assert ("touch" in hops) == (db.dialect == "postgresql")

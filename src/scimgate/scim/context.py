@@ -108,6 +108,11 @@ async def scim_context(request: Request) -> ScimContext:
     check = authenticator.cached(slug, authorization) if cached else None
     try:
         if check is not None:
+            if check.touch_due:
+                if inline:
+                    authenticator.touch(check.principal.token_id)
+                else:
+                    await run_in_threadpool(authenticator.touch, check.principal.token_id)
             principal = check.principal
             db = CheckedDatabase(
                 db, check.confirm, check.confirm_generation, check.expect_generation

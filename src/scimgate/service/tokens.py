@@ -136,7 +136,8 @@ class TokenAuthenticator:
     def cached(self, tenant_slug: str, authorization: str | None) -> CredentialCheck | None:
         """The check of a token this process verified before; None when it must be looked up.
 
-        No database access: safe to call on the event loop.
+        No database access: safe to call on the event loop. A ``last_used_at`` write that
+        is due is left to the caller (``CredentialCheck.touch_due``).
         """
         presented_hash = hash_secret(bearer_secret(authorization, TOKEN_MARKER))
         verified = self._verified.get(presented_hash)
@@ -146,8 +147,9 @@ class TokenAuthenticator:
             return None
         if verified.expires_at is not None and verified.expires_at <= utcnow():
             return None
-        self._maybe_touch(verified.principal.token_id)
-        return CredentialCheck(self, presented_hash, verified)
+        check = CredentialCheck(self, presented_hash, verified)
+        check.touch_due = self._touch_due(verified.principal.token_id)
+        return check
 
     def _check(self, found: FoundToken | None, presented_hash: str, tenant_slug: str) -> _Verified:
         """Every rule a token must pass; remembers the token when it passes, forgets it if not."""
@@ -186,15 +188,25 @@ class TokenAuthenticator:
         )
         return _Verified(principal, tenant.slug, token.expires_at, found.generation)
 
+    def touch(self, token_id: str) -> None:
+        """Write the token's ``last_used_at`` (a write transaction of its own)."""
+        with self._db.directory(write=True) as directory:
+            directory.touch_token(token_id, utcnow())
+
     def _maybe_touch(self, token_id: str) -> None:
+        if self._touch_due(token_id):
+            self.touch(token_id)
+
+    def _touch_due(self, token_id: str) -> bool:
+        """Whether this process should write the token's ``last_used_at`` now; claims the
+        interval when it should, so that one request of many does."""
         moment = time.monotonic()
         with self._lock:
             last = self._last_touch.get(token_id)
             if last is not None and moment - last < self._touch_interval:
-                return
+                return False
             self._last_touch[token_id] = moment
-        with self._db.directory(write=True) as directory:
-            directory.touch_token(token_id, utcnow())
+        return True
 
 
 class StaleCredentials(Exception):
@@ -213,6 +225,9 @@ class CredentialCheck:
         self._hash = presented_hash
         self._verified = verified
         self.verified = False  # True once a transaction (or a lookup) confirmed the token
+        # The token's last_used_at is due: the caller writes it (``TokenAuthenticator.touch``)
+        # where it may block, as ``cached`` runs on the event loop.
+        self.touch_due = False
 
     @property
     def principal(self) -> Principal:
