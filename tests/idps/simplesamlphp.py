@@ -8,10 +8,12 @@ login form with an HTTP client, as a browser would.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -304,6 +306,9 @@ def running_simplesamlphp(root: Path) -> Iterator[SimpleSamlPhp]:
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        # php forks its PHP_CLI_SERVER_WORKERS; they outlive a terminated parent unless
+        # the whole process group is stopped.
+        start_new_session=True,
     )
     idp = SimpleSamlPhp(base_url=base_url, root=root, keys=keys)
     try:
@@ -322,10 +327,27 @@ def running_simplesamlphp(root: Path) -> Iterator[SimpleSamlPhp]:
             time.sleep(0.05)
         yield idp
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop_group(process)
         log.close()
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop php and its forked workers (its own process group), then wait until none is left."""
+    group = process.pid
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        if time.monotonic() > deadline:
+            os.killpg(group, signal.SIGKILL)
+            return
+        time.sleep(0.05)
