@@ -39,5 +39,14 @@ class BackendCpu:
         self._conn.close()
 
 
+def analyze(database_url: str) -> None:
+    """ANALYZE the bench database: the statistics autovacuum would have gathered by now on
+    a server that runs it (PostgreSQL's default), for a machine whose server does not."""
+    import psycopg
+
+    with psycopg.connect(_driver_url(database_url), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
 def used(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in after.items())

@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+import pgstat
 from httpload import Pool
 from phases import Limits, PhaseResult
 from report import FLOOR, REFERENCE, SCIMGATE, Results, failed_ops, fmt_us, suite_json, suite_table
@@ -92,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--database-url", help="scimgate's database (default: a fresh SQLite file)")
     add("--workers", type=_positive, default=1, help="scimgate worker processes [1]")
     add("--seed", type=int, default=7, help="random seed (same requests on every server)")
+    add(
+        "--analyze",
+        action="store_true",
+        help="PostgreSQL: ANALYZE after create_user, as autovacuum would where it is on"
+        " (it is off on some machines, and plans on tables never analyzed differ)",
+    )
     add(
         "--reference-tree",
         type=Path,
@@ -214,6 +221,8 @@ def _run_default(
             result: PhaseResult | None = phase(suite)
             results[op][suite.server.name] = result
             _progress(suite.server.name, op, result)
+        if op == "create_user" and args.analyze and _on_postgresql(args):
+            pgstat.analyze(args.database_url)
     names = [s.name for s in servers]
     # The targets are set for scimgate on SQLite in one process.
     on_sqlite = not args.database_url or args.database_url.startswith("sqlite")
@@ -223,6 +232,10 @@ def _run_default(
     failures = failed_ops(results)
     figures["failed_ops"] = failures
     return table, figures, not failures
+
+
+def _on_postgresql(args: argparse.Namespace) -> bool:
+    return bool(args.database_url) and str(args.database_url).startswith("postgresql")
 
 
 def _progress(server: str, op: str, result: PhaseResult | None) -> None:

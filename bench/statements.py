@@ -4,7 +4,8 @@ Runs scimgate's ASGI app in this process (no HTTP server) on a fresh tenant of
 ``--database-url`` (default: a fresh SQLite file), sends each operation of the
 load benchmark ``--requests`` times, and counts what reaches the driver from the
 request path: statements (``cursor.execute``/``executemany`` on psycopg; every
-statement sqlite3 traces, BEGIN and COMMIT included), and commits. The audit
+statement sqlite3 traces, BEGIN and COMMIT included; on PostgreSQL the reads
+awaited on the event loop too), and commits. The audit
 recorder's batched writes run on their own thread and are counted apart. On
 PostgreSQL a round trip is a statement, the implicit BEGIN before a
 transaction's first statement, or a COMMIT; the pool's pre-ping is a statement.
@@ -61,10 +62,21 @@ def _count_psycopg() -> None:
 
         setattr(cls, name, counted)
 
+    def wrap_async(cls: Any, name: str, kind: str) -> None:
+        real = getattr(cls, name)
+
+        async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+            _note(kind)
+            return await real(self, *args, **kwargs)
+
+        setattr(cls, name, counted)
+
     wrap(psycopg.Cursor, "execute", "statements")
     wrap(psycopg.Cursor, "executemany", "statements")
     wrap(psycopg.Connection, "commit", "commits")
     wrap(psycopg.Connection, "rollback", "rollbacks")
+    # The reads awaited on the event loop (Database.awaited_reads), and their pool's check.
+    wrap_async(psycopg.AsyncCursor, "execute", "statements")
 
 
 _REAL_CONNECT = sqlite3.connect
