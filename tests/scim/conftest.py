@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from scimgate.app import create_app
 from scimgate.config import Settings
 from scimgate.model.entities import Tenant
+from scimgate.scim import context
 from scimgate.service.tokens import IssuedToken
 from scimgate.storage.database import Database
 from scimgate.storage.engine import make_engine
@@ -114,3 +115,21 @@ def known_bug(request: pytest.FixtureRequest, database_url: str) -> KnownBug:
             request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
 
     return mark
+
+
+@pytest.fixture
+def thread_hops(monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[str]]:
+    """Start recording, by name, the calls the SCIM layer hands to a worker thread."""
+
+    def start() -> list[str]:
+        hops: list[str] = []
+        real = context.run_in_threadpool
+
+        async def counted(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            hops.append(getattr(fn, "__name__", repr(fn)))
+            return await real(fn, *args, **kwargs)
+
+        monkeypatch.setattr(context, "run_in_threadpool", counted)
+        return hops
+
+    return start

@@ -5,7 +5,6 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -13,7 +12,6 @@ from starlette.testclient import TestClient
 from scimgate.app import create_app
 from scimgate.config import Settings
 from scimgate.model.entities import Tenant
-from scimgate.scim import context
 from scimgate.service import tokens as token_service
 from scimgate.service.settings import update_settings
 from scimgate.service.tenants import get_tenant, set_tenant_disabled
@@ -264,6 +262,7 @@ def test_a_cached_token_records_its_use_once_per_interval_off_the_event_loop(
     make_tenant: Callable[..., Tenant],
     make_token: Callable[..., IssuedToken],
     monkeypatch: pytest.MonkeyPatch,
+    thread_hops: Callable[[], list[str]],
 ) -> None:
     make_tenant("acme")
     headers = {"Authorization": f"Bearer {make_token('acme').secret}"}
@@ -284,14 +283,7 @@ def test_a_cached_token_records_its_use_once_per_interval_off_the_event_loop(
     base = time.monotonic()
     monkeypatch.setattr(token_service, "time", SimpleNamespace(monotonic=lambda: base + 61))
     monkeypatch.setattr(token_service, "utcnow", lambda: first + timedelta(minutes=5))
-    hops: list[str] = []
-    real = context.run_in_threadpool
-
-    async def counted(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        hops.append(getattr(fn, "__name__", repr(fn)))
-        return await real(fn, *args, **kwargs)
-
-    monkeypatch.setattr(context, "run_in_threadpool", counted)
+    hops = thread_hops()
     assert client.get("/scim/v2/acme/Users", headers=headers).status_code == 200
     assert last_used() == first + timedelta(minutes=5)
     assert ("touch" in hops) == (db.dialect == "postgresql")

@@ -4,28 +4,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from starlette.testclient import TestClient
 
 from scimgate.model.entities import Tenant
-from scimgate.scim import context
 from scimgate.service.tokens import IssuedToken
 from scimgate.storage.database import Database
-
-
-def _count_hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    hops: list[str] = []
-    real = context.run_in_threadpool
-
-    async def counted(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Awaitable[Any]:
-        hops.append(getattr(fn, "__name__", repr(fn)))
-        return await real(fn, *args, **kwargs)
-
-    monkeypatch.setattr(context, "run_in_threadpool", counted)
-    return hops
 
 
 def test_lookups_with_a_cached_token_take_no_worker_thread(
@@ -33,7 +19,7 @@ def test_lookups_with_a_cached_token_take_no_worker_thread(
     db: Database,
     make_tenant: Callable[..., Tenant],
     make_token: Callable[..., IssuedToken],
-    monkeypatch: pytest.MonkeyPatch,
+    thread_hops: Callable[[], list[str]],
 ) -> None:
     if db.dialect != "postgresql":
         pytest.skip("SQLite's calls all run inline on the event loop")
@@ -42,7 +28,7 @@ def test_lookups_with_a_cached_token_take_no_worker_thread(
     user = client.post("/scim/v2/acme/Users", json={"userName": "bjensen"}).json()["id"]
     staff = {"displayName": "Staff", "members": [{"value": user}]}
     group = client.post("/scim/v2/acme/Groups", json=staff).json()["id"]
-    hops = _count_hops(monkeypatch)
+    hops = thread_hops()
 
     assert client.get(f"/scim/v2/acme/Users/{user}").json()["groups"][0]["value"] == group
     found = client.get("/scim/v2/acme/Users", params={"filter": 'userName eq "BJensen"'}).json()
