@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -77,29 +77,25 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             db, touch_interval=settings.token_touch_interval_seconds
         )
         attach_api(api, db, settings)
-        await db.open_awaited_reads()
-        app.state.audit_recorder = recorder = AuditRecorder(
-            db, on_unknown_tenant=app.state.metrics.unknown_tenant_requests.inc
-        ).start()
-        # Webhook delivery on a thread of this process (`serve --with-worker`).
-        worker = (
-            BackgroundWorker(
-                db,
-                WorkerOptions.from_settings(settings),
-                Keyring.from_settings(settings, WEBHOOK_SECRET),
-            ).start()
-            if settings.run_worker
-            else None
-        )
-        try:
-            yield
-        finally:
-            recorder.stop()
-            if worker is not None:
-                worker.stop()
-            await db.close_awaited_reads()
+        # Whatever started is stopped, last first, also when a later start fails.
+        async with AsyncExitStack() as started:
             if owned:
-                db.dispose()
+                started.callback(db.dispose)
+            await db.open_awaited_reads()
+            started.push_async_callback(db.close_awaited_reads)
+            app.state.audit_recorder = recorder = AuditRecorder(
+                db, on_unknown_tenant=app.state.metrics.unknown_tenant_requests.inc
+            ).start()
+            started.callback(recorder.stop)
+            if settings.run_worker:
+                # Webhook delivery on a thread of this process (`serve --with-worker`).
+                worker = BackgroundWorker(
+                    db,
+                    WorkerOptions.from_settings(settings),
+                    Keyring.from_settings(settings, WEBHOOK_SECRET),
+                ).start()
+                started.callback(worker.stop)
+            yield
 
     scim = scim_routes()
     app = Starlette(

@@ -348,6 +348,7 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
         except ProcessLookupError:
             return
         if time.monotonic() > deadline:
-            os.killpg(group, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
             return
         time.sleep(0.05)

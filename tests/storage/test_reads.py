@@ -234,3 +234,21 @@ def test_a_dropped_awaited_connection_is_replaced_before_use(db: Database, acme:
             await db.close_awaited_reads()
 
     assert asyncio.run(run()) == [True, True]
+
+
+def test_awaited_reads_connect_as_the_engine_does(db: Database, acme: Tenant) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("awaited reads are PostgreSQL's; SQLite's reads run inline on the loop")
+    user = _user(db, acme, "bjensen")
+    # SQLAlchemy's form for several hosts (failover), which a re-rendered URL loses.
+    url = db.engine.url
+    hosts = url.set(host=None, port=None).update_query_pairs(
+        [("host", f"{url.host}:{url.port or 5432}")] * 2
+    )
+    several = Database.from_url(hosts.render_as_string(hide_password=False), pool_size=1)
+    try:
+        found = _awaited(several, acme.id, lambda reads: reads.user(user, groups=True))
+    finally:
+        several.dispose()
+    assert found is not None
+    assert found.row.id == user

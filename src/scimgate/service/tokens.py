@@ -264,7 +264,8 @@ class CredentialCheck:
     def expect_generation(self, current: int | None) -> None:
         """``confirm_generation`` for a read awaited on the event loop, which must not block
         on a lookup: a moved generation sends the request back to start over with the
-        token looked up afresh (StaleCredentials), as a moved generation is rare."""
+        token looked up afresh (StaleCredentials), as a moved generation is rare. Only for a
+        request whose one read this is: starting over must not repeat a write."""
         if current != self._verified.generation:
             raise StaleCredentials
         self.verified = True

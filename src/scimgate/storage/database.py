@@ -95,21 +95,17 @@ class Database:
         whose reads run inline on the loop anyway."""
         if self.dialect != "postgresql":
             return
-        import orjson
-        import psycopg
-        from psycopg.adapt import AdaptersMap
-        from psycopg.types.json import set_json_loads
         from psycopg_pool import AsyncConnectionPool
 
-        # JSON decoded as the engine's connections decode it.
-        adapters = AdaptersMap(psycopg.adapters)
-        set_json_loads(orjson.loads, adapters)
+        # Connected exactly as the engine connects (several hosts, TLS options, and its
+        # adapters, which decode JSON with orjson), not from a re-rendered URL.
+        _, params = self.engine.dialect.create_connect_args(self.engine.url)
         size = self.engine.pool.size()  # type: ignore[attr-defined]
         pool = AsyncConnectionPool(
-            self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+            "",
             min_size=1,
             max_size=size,
-            kwargs={"autocommit": True, "context": adapters},
+            kwargs={**params, "autocommit": True},
             check=_check_awaited,
             # Waiting for a connection: a database that cannot be reached answers the
             # request with an error after this long instead of holding it.
